@@ -1,0 +1,168 @@
+/**
+ * Configuration is a pure function of an environment object: validated once, every problem
+ * reported at once, frozen, passed down. Nothing else in dfm reads process.env.
+ *
+ * Each entry of `variables` is the contract users script against: the name, its default and unit,
+ * and what it means. The README's configuration table is checked against this list by a test.
+ */
+import { z } from 'zod';
+import { DfmError } from '../lib/errors.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const positiveInt = (name: string) =>
+  z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be greater than 0`);
+
+const port = (name: string) =>
+  z.coerce.number({ error: `${name} must be a port number` }).int().min(1, `${name} must be a port number from 1 to 65535`).max(65535, `${name} must be a port number from 1 to 65535`);
+
+const postgresUrl = (name: string) =>
+  z.string().trim().min(1).refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), {
+    message: `${name} must be a PostgreSQL URL such as postgres://user:password@host:5432/dbname`,
+  });
+
+const brokerList = (name: string) =>
+  z.string().trim().min(1).transform((value, ctx) => {
+    const brokers = value.split(',').map((b) => b.trim()).filter(Boolean);
+    for (const broker of brokers) {
+      if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(broker)) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a comma-separated list of host:port, got "${broker}"` });
+      }
+    }
+    return brokers;
+  });
+
+const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every variable dfm reads, with its schema, default and documentation. */
+export const variables = {
+  DATABASE_URL: { schema: postgresUrl('DATABASE_URL').optional(), doc: 'PostgreSQL for dfm metadata and the default `postgres` connection. Unset: dfm starts an embedded PostgreSQL in `DFM_DATA_DIR`.' },
+  KAFKA_BROKERS: { schema: brokerList('KAFKA_BROKERS').optional(), doc: 'Comma-separated Kafka bootstrap brokers (host:port). Unset: dfm starts a local single-node KRaft broker from Maven Central jars.' },
+  PORT: { schema: port('PORT').default(8080), doc: 'HTTP port of the dashboard, API, `/healthz` and `/metrics`. Default 8080.' },
+  HOST: { schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
+  DFM_PIPELINES_DIR: { schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
+  LOG_LEVEL: { schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
+  DFM_DATA_DIR: { schema: z.string().trim().min(1).default('.dfm'), doc: 'Local state of the embedded PostgreSQL and local Kafka broker (data folders, logs). Default `.dfm`.' },
+  DFM_EMBEDDED_PG_PORT: { schema: port('DFM_EMBEDDED_PG_PORT').default(54329), doc: 'Port of the embedded PostgreSQL (only when DATABASE_URL is unset). Default 54329.' },
+  DFM_KAFKA_PORT: { schema: port('DFM_KAFKA_PORT').default(9092), doc: 'Port of the local Kafka broker (only when KAFKA_BROKERS is unset). Default 9092; the controller listens on this port + 1.' },
+  DFM_KAFKA_CACHE_DIR: { schema: z.string().trim().min(1).optional(), doc: 'Where Maven puts the Kafka broker jars. Default `~/.cache/dfm/kafka` (shared by every clone).' },
+  DFM_WORKER_CONCURRENCY: { schema: positiveInt('DFM_WORKER_CONCURRENCY').default(8), doc: 'Task runs one worker process executes at once. Default 8.' },
+  DFM_HEARTBEAT_INTERVAL_MS: { schema: positiveInt('DFM_HEARTBEAT_INTERVAL_MS').default(5000), doc: 'How often a worker refreshes the heartbeat of its running task runs, in ms. Default 5000.' },
+  DFM_HEARTBEAT_TIMEOUT_MS: { schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
+  DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'Fallback poll of workers and scheduler when no NOTIFY arrives, in ms. Default 2000.' },
+  DFM_SHUTDOWN_GRACE_MS: { schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
+  DFM_ROLE: { schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
+  DFM_RUN_MIGRATIONS: { schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
+  APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
+  PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM).' },
+  WEBHOOK_SECRET: { schema: z.string().min(1).optional(), doc: 'GitHub webhook secret (HMAC SHA-256).' },
+  SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
+  SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
+} as const;
+
+type Variables = typeof variables;
+type Parsed = { [K in keyof Variables]: z.output<Variables[K]['schema']> };
+
+/** Named connections: `DFM_POSTGRES_<NAME>_URL` and `DFM_KAFKA_<NAME>_BROKERS`; `default` is DATABASE_URL / KAFKA_BROKERS. */
+const POSTGRES_CONNECTION = /^DFM_POSTGRES_([A-Z0-9_]+)_URL$/;
+const KAFKA_CONNECTION = /^DFM_KAFKA_([A-Z0-9_]+)_BROKERS$/;
+
+export interface Config {
+  readonly databaseUrl: string | undefined;
+  readonly kafkaBrokers: readonly string[] | undefined;
+  readonly port: number;
+  readonly host: string;
+  readonly pipelinesDir: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly dataDir: string;
+  readonly embeddedPostgresPort: number;
+  readonly kafkaPort: number;
+  readonly kafkaCacheDir: string | undefined;
+  readonly workerConcurrency: number;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  readonly pollIntervalMs: number;
+  readonly shutdownGraceMs: number;
+  readonly role: 'all' | 'scheduler' | 'worker' | 'web';
+  readonly runMigrations: boolean;
+  /** Extra named Postgres connections for tasks (`connection: warehouse` → DFM_POSTGRES_WAREHOUSE_URL). */
+  readonly postgresConnections: Readonly<Record<string, string>>;
+  /** Extra named Kafka clusters for tasks (`connection: events` → DFM_KAFKA_EVENTS_BROKERS). */
+  readonly kafkaConnections: Readonly<Record<string, readonly string[]>>;
+  readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string } | undefined;
+  readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
+}
+
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const problems: string[] = [];
+  const parsed: Partial<Record<keyof Variables, unknown>> = {};
+  for (const [name, { schema }] of Object.entries(variables) as [keyof Variables, Variables[keyof Variables]][]) {
+    const raw = env[name];
+    const result = (schema as z.ZodType).safeParse(raw === '' ? undefined : raw);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(`${name}=${JSON.stringify(raw)}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  }
+
+  const postgresConnections: Record<string, string> = {};
+  const kafkaConnections: Record<string, string[]> = {};
+  for (const [name, raw] of Object.entries(env)) {
+    if (raw === undefined) continue;
+    const pg = POSTGRES_CONNECTION.exec(name);
+    if (pg?.[1]) {
+      const result = postgresUrl(name).safeParse(raw);
+      if (result.success) postgresConnections[pg[1].toLowerCase()] = result.data;
+      else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    }
+    const kafka = KAFKA_CONNECTION.exec(name);
+    if (kafka?.[1]) {
+      const result = brokerList(name).safeParse(raw);
+      if (result.success) kafkaConnections[kafka[1].toLowerCase()] = result.data;
+      else problems.push(`${name}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+    }
+  }
+
+  const p = parsed as Parsed;
+  const githubSet = [p.APP_ID, p.PRIVATE_KEY, p.WEBHOOK_SECRET].filter((v) => v !== undefined).length;
+  if (githubSet > 0 && githubSet < 3) {
+    problems.push('GitHub integration needs all of APP_ID, PRIVATE_KEY and WEBHOOK_SECRET; set the missing ones or unset all three');
+  }
+  const slackSet = [p.SLACK_BOT_TOKEN, p.SLACK_SIGNING_SECRET].filter((v) => v !== undefined).length;
+  if (slackSet === 1) {
+    problems.push('Slack integration needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; set the missing one or unset both');
+  }
+  if (problems.length > 0) {
+    throw new DfmError(
+      'CONFIG_INVALID',
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((m) => `  - ${m}`).join('\n')}\nFix these environment variables and start dfm again (the README lists every variable).`,
+      { details: { problems } },
+    );
+  }
+
+  return Object.freeze({
+    databaseUrl: p.DATABASE_URL,
+    kafkaBrokers: p.KAFKA_BROKERS ? Object.freeze(p.KAFKA_BROKERS) : undefined,
+    port: p.PORT,
+    host: p.HOST,
+    pipelinesDir: p.DFM_PIPELINES_DIR,
+    logLevel: p.LOG_LEVEL,
+    dataDir: p.DFM_DATA_DIR,
+    embeddedPostgresPort: p.DFM_EMBEDDED_PG_PORT,
+    kafkaPort: p.DFM_KAFKA_PORT,
+    kafkaCacheDir: p.DFM_KAFKA_CACHE_DIR,
+    workerConcurrency: p.DFM_WORKER_CONCURRENCY,
+    heartbeatIntervalMs: p.DFM_HEARTBEAT_INTERVAL_MS,
+    heartbeatTimeoutMs: p.DFM_HEARTBEAT_TIMEOUT_MS,
+    pollIntervalMs: p.DFM_POLL_INTERVAL_MS,
+    shutdownGraceMs: p.DFM_SHUTDOWN_GRACE_MS,
+    role: p.DFM_ROLE,
+    runMigrations: p.DFM_RUN_MIGRATIONS,
+    postgresConnections: Object.freeze(postgresConnections),
+    kafkaConnections: Object.freeze(kafkaConnections),
+    github: p.APP_ID !== undefined && p.PRIVATE_KEY !== undefined && p.WEBHOOK_SECRET !== undefined
+      ? Object.freeze({ appId: p.APP_ID, privateKey: p.PRIVATE_KEY, webhookSecret: p.WEBHOOK_SECRET })
+      : undefined,
+    slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
+      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET })
+      : undefined,
+  });
+}

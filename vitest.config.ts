@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+// Two tiers: `unit` (pure logic, beside the code in src/) and `integration` (test/, against the
+// real PostgreSQL and Kafka that test/setup/global-setup.ts starts or reuses once per run).
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['src/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/setup/global-setup.ts'],
+          setupFiles: ['test/setup/leak-guard.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          // Two cores: files run two at a time, each with its own database and topics.
+          maxWorkers: 2,
+          pool: 'forks',
+        },
+      },
+    ],
+  },
+});
