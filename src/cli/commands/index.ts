@@ -1,8 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import { registerMigrateCommand } from './migrate.js';
+import { registerServeCommand } from './serve.js';
 
 /** Every `dfm` sub-command. Add a command by writing commands/<name>.ts and listing it here. */
 export function registerCommands(program: Command, context: CliContext): void {
-  void program;
-  void context;
+  registerServeCommand(program, context);
+  registerMigrateCommand(program, context);
 }

@@ -1,0 +1,202 @@
+/**
+ * The metadata store, one drizzle definition from which the TypeScript types and the migrations in
+ * drizzle/ (drizzle-kit generate) come.
+ *
+ * Terminology, used exactly across dfm:
+ * - pipeline: a stable id; its active version says what runs. Paused pipelines keep their history.
+ * - version: one parsed definition of a pipeline and the commit SHA (or local revision) it came from.
+ * - run: one execution of a version for a logical interval [interval_start, interval_end), made by a
+ *   trigger (schedule | manual | backfill | event).
+ * - task run: one task of a run. `attempt` counts claims; a claim sets claimed_by and attempt, and
+ *   every later write is fenced on both, so a worker whose claim was taken over cannot overwrite it.
+ * - claim: a worker taking ready task runs with FOR UPDATE SKIP LOCKED.
+ * - delivery: one GitHub webhook delivery, deduplicated by its id.
+ * - offset: the next Kafka offset to consume per consumer, topic and partition, stored with the data.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+export const dfm = pgSchema('dfm');
+
+const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const runStates = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
+export type RunState = (typeof runStates)[number];
+export const runTriggers = ['schedule', 'manual', 'backfill', 'event'] as const;
+export type RunTrigger = (typeof runTriggers)[number];
+/**
+ * pending: waits for its needs · ready: claimable from ready_at · running: claimed by a worker ·
+ * success | failed | cancelled | upstream_failed: final.
+ */
+export const taskStates = ['pending', 'ready', 'running', 'success', 'failed', 'cancelled', 'upstream_failed'] as const;
+export type TaskState = (typeof taskStates)[number];
+
+export const pipeline = dfm.table('pipeline', {
+  id: text('id').primaryKey(),
+  activeVersionId: bigint('active_version_id', { mode: 'number' }),
+  paused: boolean('paused').notNull().default(false),
+  /** Every fire time up to here has been considered by the scheduler (compare-and-set). */
+  scheduledUntil: timestamptz('scheduled_until'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+export const pipelineVersion = dfm.table(
+  'pipeline_version',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    pipelineId: text('pipeline_id').notNull().references(() => pipeline.id),
+    /** Commit SHA for git-synced versions; `local:<sha256 of the file>` in local mode. */
+    sourceRef: text('source_ref').notNull(),
+    file: text('file').notNull(),
+    definitionHash: text('definition_hash').notNull(),
+    definition: jsonb('definition').notNull(),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('pipeline_version_dedupe').on(t.pipelineId, t.definitionHash, t.sourceRef)],
+);
+
+export const run = dfm.table(
+  'run',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    pipelineId: text('pipeline_id').notNull().references(() => pipeline.id),
+    versionId: bigint('version_id', { mode: 'number' }).notNull().references(() => pipelineVersion.id),
+    trigger: text('trigger', { enum: runTriggers }).notNull(),
+    /** Unique per pipeline when set: `<logical time ISO>` for schedule and backfill, the trigger batch for event runs. */
+    dedupeKey: text('dedupe_key'),
+    logicalTime: timestamptz('logical_time').notNull(),
+    intervalStart: timestamptz('interval_start').notNull(),
+    intervalEnd: timestamptz('interval_end').notNull(),
+    params: jsonb('params').notNull().default({}),
+    state: text('state', { enum: runStates }).notNull().default('queued'),
+    requestedBy: text('requested_by'),
+    error: text('error'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('run_dedupe').on(t.pipelineId, t.dedupeKey),
+    index('run_pipeline_state').on(t.pipelineId, t.state),
+    index('run_pipeline_created').on(t.pipelineId, t.createdAt),
+  ],
+);
+
+export const taskRun = dfm.table(
+  'task_run',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: bigint('run_id', { mode: 'number' }).notNull().references(() => run.id, { onDelete: 'cascade' }),
+    taskId: text('task_id').notNull(),
+    taskType: text('task_type').notNull(),
+    needs: text('needs').array().notNull().default(sql`'{}'::text[]`),
+    state: text('state', { enum: taskStates }).notNull().default('pending'),
+    /** Claims so far; the fence of every write by the claiming worker. */
+    attempt: integer('attempt').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(1),
+    readyAt: timestamptz('ready_at'),
+    claimedBy: text('claimed_by'),
+    claimedAt: timestamptz('claimed_at'),
+    heartbeatAt: timestamptz('heartbeat_at'),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at'),
+    error: jsonb('error'),
+    output: jsonb('output'),
+  },
+  (t) => [
+    uniqueIndex('task_run_run_task').on(t.runId, t.taskId),
+    index('task_run_ready').on(t.readyAt, t.id).where(sql`state = 'ready'`),
+    index('task_run_running').on(t.heartbeatAt).where(sql`state = 'running'`),
+  ],
+);
+
+/** One row per finished attempt, for the dashboard and `dfm status`. */
+export const taskAttempt = dfm.table(
+  'task_attempt',
+  {
+    taskRunId: bigint('task_run_id', { mode: 'number' }).notNull().references(() => taskRun.id, { onDelete: 'cascade' }),
+    attempt: integer('attempt').notNull(),
+    worker: text('worker'),
+    state: text('state').notNull(),
+    startedAt: timestamptz('started_at'),
+    finishedAt: timestamptz('finished_at').notNull().defaultNow(),
+    error: jsonb('error'),
+  },
+  (t) => [primaryKey({ columns: [t.taskRunId, t.attempt] })],
+);
+
+export const runLog = dfm.table(
+  'run_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: bigint('run_id', { mode: 'number' }).notNull().references(() => run.id, { onDelete: 'cascade' }),
+    taskId: text('task_id'),
+    attempt: integer('attempt'),
+    level: text('level').notNull(),
+    message: text('message').notNull(),
+    at: timestamptz('at').notNull().defaultNow(),
+  },
+  (t) => [index('run_log_run').on(t.runId, t.id)],
+);
+
+export const webhookDelivery = dfm.table('webhook_delivery', {
+  deliveryId: text('delivery_id').primaryKey(),
+  event: text('event').notNull(),
+  receivedAt: timestamptz('received_at').notNull().defaultNow(),
+  outcome: text('outcome'),
+});
+
+export const kafkaOffset = dfm.table(
+  'kafka_offset',
+  {
+    consumer: text('consumer').notNull(),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    /** The next offset to consume (last written + 1). */
+    offset: bigint('offset', { mode: 'bigint' }).notNull(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.consumer, t.topic, t.partition] })],
+);
+
+/** Watermarks of incremental exports (postgres.to_kafka), advanced after the broker acknowledged. */
+export const exportCursor = dfm.table(
+  'export_cursor',
+  {
+    pipelineId: text('pipeline_id').notNull(),
+    taskId: text('task_id').notNull(),
+    cursor: jsonb('cursor').notNull(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.taskId] })],
+);
+
+export const deadLetter = dfm.table(
+  'dead_letter',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    consumer: text('consumer').notNull(),
+    topic: text('topic').notNull(),
+    partition: integer('partition').notNull(),
+    offset: bigint('offset', { mode: 'bigint' }).notNull(),
+    key: text('key'),
+    value: text('value'),
+    error: text('error').notNull(),
+    runId: bigint('run_id', { mode: 'number' }),
+    at: timestamptz('at').notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('dead_letter_position').on(t.consumer, t.topic, t.partition, t.offset)],
+);

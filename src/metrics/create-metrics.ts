@@ -1,0 +1,28 @@
+/**
+ * Prometheus metrics. prom-client's default process and Node.js metrics keep their standard names
+ * (so stock dashboards work); every metric of dfm's own starts with `dfm_`.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metric = { registers: [registry] };
+  return {
+    registry,
+    runsCreated: new Counter({ name: 'dfm_runs_created_total', help: 'Runs created, by pipeline and trigger', labelNames: ['pipeline', 'trigger'] as const, ...metric }),
+    runsFinished: new Counter({ name: 'dfm_runs_finished_total', help: 'Runs that reached a final state, by pipeline and state', labelNames: ['pipeline', 'state'] as const, ...metric }),
+    taskRunsFinished: new Counter({ name: 'dfm_task_runs_finished_total', help: 'Task attempts finished by this process, by pipeline, task type and outcome', labelNames: ['pipeline', 'type', 'outcome'] as const, ...metric }),
+    taskDuration: new Histogram({ name: 'dfm_task_duration_seconds', help: 'Duration of task attempts executed by this process', labelNames: ['pipeline', 'type'] as const, buckets: [0.005, 0.02, 0.1, 0.5, 1, 5, 15, 60, 300, 1800], ...metric }),
+    tasksRunning: new Gauge({ name: 'dfm_tasks_running', help: 'Task runs this process is executing now', ...metric }),
+    claims: new Counter({ name: 'dfm_task_claims_total', help: 'Task runs claimed by this process', ...metric }),
+    reaped: new Counter({ name: 'dfm_task_runs_reaped_total', help: 'Task runs whose worker stopped heartbeating, returned to the queue', ...metric }),
+    fenced: new Counter({ name: 'dfm_task_writes_fenced_total', help: 'Completions rejected because the claim was taken over (stale worker)', ...metric }),
+    schedulerLeader: new Gauge({ name: 'dfm_scheduler_leader', help: '1 while this process holds the scheduler leadership', ...metric }),
+    kafkaRecords: new Counter({ name: 'dfm_kafka_records_total', help: 'Kafka records moved, by pipeline, task and direction (in, out)', labelNames: ['pipeline', 'task', 'direction'] as const, ...metric }),
+    deadLetters: new Counter({ name: 'dfm_dead_letters_total', help: 'Records written to a dead-letter table, by pipeline and task', labelNames: ['pipeline', 'task'] as const, ...metric }),
+    dependencyUp: new Gauge({ name: 'dfm_dependency_up', help: '1 when the dependency answered the last health check', labelNames: ['dependency'] as const, ...metric }),
+  };
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,123 @@
+/**
+ * `dfm serve`: one process by default, or one role per process (`--role`). Every role shares the
+ * same start: configuration → PostgreSQL (DATABASE_URL or embedded) → migrations under an advisory
+ * lock → Kafka (KAFKA_BROKERS or the local broker) → HTTP (/healthz, /metrics) → roles.
+ * stop() reverses it: stop claiming, finish or release in-flight work, close servers and pools,
+ * then stop the local services this process started (never ones it merely reused).
+ */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pg from 'pg';
+import type { Config } from '../config/load-config.js';
+import type { Logger } from '../lib/logger.js';
+import { createPool } from '../db/create-pool.js';
+import { applyMigrations } from '../db/migrate.js';
+import { resolveDatabaseUrl } from '../db/resolve-database-url.js';
+import { createKafka, pingKafka } from '../kafka/kafka-client.js';
+import { resolveKafkaBrokers } from '../kafka/resolve-kafka-brokers.js';
+import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
+import { createWebApp } from '../web/create-web-app.js';
+
+export type Role = Config['role'];
+
+export interface RoleContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly pool: pg.Pool;
+  readonly databaseUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  readonly metrics: Metrics;
+}
+
+/** A running part of the service (scheduler, worker pool, …); stop() must be idempotent. */
+export interface RunningRole {
+  readonly name: string;
+  stop(): Promise<void>;
+}
+
+export type RoleStarter = (context: RoleContext) => Promise<RunningRole>;
+
+export interface RunningService {
+  readonly port: number;
+  readonly databaseUrl: string;
+  readonly kafkaBrokers: readonly string[];
+  stop(): Promise<void>;
+}
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+export async function startService(options: {
+  config: Config;
+  logger: Logger;
+  role: Role;
+  /** Background roles keyed by name; `all` starts every one, otherwise only the named one. */
+  roles?: Readonly<Partial<Record<'scheduler' | 'worker', RoleStarter>>>;
+}): Promise<RunningService> {
+  const { config, logger, role } = options;
+  const began = Date.now();
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      await cleanup().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    }
+  };
+
+  try {
+    const database = await resolveDatabaseUrl(config, logger);
+    if (database.embedded?.started) cleanups.push(() => database.embedded!.stop());
+    if (config.runMigrations) await applyMigrations(database.url, logger);
+
+    const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role}` });
+    cleanups.push(() => pool.end());
+
+    const kafka = await resolveKafkaBrokers(config, logger);
+    cleanups.push(kafka.stop);
+    const kafkaClient = createKafka(kafka.brokers, logger);
+
+    const metrics = createMetrics();
+    const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
+
+    for (const name of ['scheduler', 'worker'] as const) {
+      const starter = options.roles?.[name];
+      if (starter && (role === 'all' || role === name)) {
+        const running = await starter(context);
+        cleanups.push(() => running.stop());
+      }
+    }
+
+    const app = createWebApp({
+      metrics,
+      healthChecks: [
+        { name: 'postgres', check: () => pingPostgres(pool) },
+        { name: 'kafka', check: () => pingKafka(kafkaClient, HEALTH_TIMEOUT_MS) },
+      ],
+    });
+    const server: Server = app.listen(config.port, config.host);
+    await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
+    cleanups.push(() => closeServer(server));
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, role, ms: Date.now() - began, kafka: kafka.brokers }, `dfm is serving on http://localhost:${port}`);
+
+    let stopped: Promise<void> | undefined;
+    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: () => (stopped ??= stopAll()) };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function pingPostgres(pool: pg.Pool): Promise<boolean> {
+  const client = await pool.connect();
+  try {
+    await client.query({ text: 'select 1', query_timeout: HEALTH_TIMEOUT_MS } as pg.QueryConfig);
+    return true;
+  } finally {
+    client.release();
+  }
+}
+
+async function closeServer(server: Server): Promise<void> {
+  server.closeIdleConnections();
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+}
