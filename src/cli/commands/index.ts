@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import { registerKafkaCommand } from './kafka.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerServeCommand } from './serve.js';
 
@@ -7,4 +8,5 @@ import { registerServeCommand } from './serve.js';
 export function registerCommands(program: Command, context: CliContext): void {
   registerServeCommand(program, context);
   registerMigrateCommand(program, context);
+  registerKafkaCommand(program, context);
 }
