@@ -34,6 +34,7 @@ CREATE TABLE "dfm"."pipeline" (
 	"id" text PRIMARY KEY NOT NULL,
 	"active_version_id" bigint,
 	"paused" boolean DEFAULT false NOT NULL,
+	"max_active_runs" integer DEFAULT 1 NOT NULL,
 	"scheduled_until" timestamp with time zone,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL

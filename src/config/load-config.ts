@@ -14,7 +14,7 @@ const positiveInt = (name: string) =>
   z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be greater than 0`);
 
 const port = (name: string) =>
-  z.coerce.number({ error: `${name} must be a port number` }).int().min(1, `${name} must be a port number from 1 to 65535`).max(65535, `${name} must be a port number from 1 to 65535`);
+  z.coerce.number({ error: `${name} must be a port number` }).int().min(0, `${name} must be a port number from 0 to 65535 (0 picks a free port)`).max(65535, `${name} must be a port number from 0 to 65535 (0 picks a free port)`);
 
 const postgresUrl = (name: string) =>
   z.string().trim().min(1).refine((value) => /^postgres(ql)?:\/\//.test(value) && URL.canParse(value), {

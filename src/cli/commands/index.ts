@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../cli-context.js';
+import { registerBackfillCommand } from './backfill.js';
+import { registerCancelCommand } from './cancel.js';
 import { registerKafkaCommand } from './kafka.js';
 import { registerMigrateCommand } from './migrate.js';
+import { registerRunCommand } from './run.js';
+import { registerRunsCommand } from './runs.js';
 import { registerServeCommand } from './serve.js';
 import { registerValidateCommand } from './validate.js';
 
@@ -9,6 +13,10 @@ import { registerValidateCommand } from './validate.js';
 export function registerCommands(program: Command, context: CliContext): void {
   registerServeCommand(program, context);
   registerMigrateCommand(program, context);
+  registerRunCommand(program, context);
+  registerRunsCommand(program, context);
+  registerBackfillCommand(program, context);
+  registerCancelCommand(program, context);
   registerKafkaCommand(program, context);
   registerValidateCommand(program, context);
 }

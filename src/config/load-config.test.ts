@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { isDfmError } from '../lib/errors.js';
+import { loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      kafkaBrokers: undefined,
+      port: 8080,
+      pipelinesDir: 'pipelines',
+      logLevel: 'info',
+      role: 'all',
+      github: undefined,
+      slack: undefined,
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('parses every variable a user sets', () => {
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://dfm:secret@db:5432/dfm',
+      KAFKA_BROKERS: 'kafka-1:9092, kafka-2:9092',
+      PORT: '9000',
+      DFM_PIPELINES_DIR: 'flows',
+      LOG_LEVEL: 'debug',
+      DFM_POSTGRES_WAREHOUSE_URL: 'postgresql://wh/wh',
+      DFM_KAFKA_EVENTS_BROKERS: 'events:9092',
+    });
+    expect(config.kafkaBrokers).toEqual(['kafka-1:9092', 'kafka-2:9092']);
+    expect(config.port).toBe(9000);
+    expect(config.postgresConnections).toEqual({ warehouse: 'postgresql://wh/wh' });
+    expect(config.kafkaConnections).toEqual({ events: ['events:9092'] });
+  });
+
+  it('lists every problem in one error, each naming the variable and what to set', () => {
+    let caught: unknown;
+    try {
+      loadConfig({
+        DATABASE_URL: 'mysql://nope',
+        KAFKA_BROKERS: 'no-port-here',
+        PORT: 'eighty',
+        LOG_LEVEL: 'loud',
+        DFM_WORKER_CONCURRENCY: '0',
+        APP_ID: '12',
+      });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isDfmError(caught)).toBe(true);
+    const error = caught as Error & { code: string; details: { problems: string[] } };
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.details.problems).toHaveLength(6);
+    expect(error.message).toContain('Invalid configuration (6 problems)');
+    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'PORT', 'LOG_LEVEL', 'DFM_WORKER_CONCURRENCY', 'PRIVATE_KEY']) {
+      expect(error.message).toContain(name);
+    }
+    expect(error.message).toContain('postgres://user:password@host:5432/dbname');
+  });
+});

@@ -1,0 +1,38 @@
+/**
+ * Starts a pipeline's queued runs, oldest logical time first, while fewer than max_active_runs are
+ * running: their tasks without `needs` become ready and workers are woken by NOTIFY (a low-rate
+ * control transaction: one per started batch of runs, never one per task).
+ *
+ * The pipeline row is locked so two transactions closing runs at once cannot both fill the same
+ * free slot.
+ */
+import type { Queryable } from '../db/with-transaction.js';
+
+export const TASK_READY_CHANNEL = 'dfm_task_ready';
+
+export async function startQueuedRuns(client: Queryable, pipelineId: string): Promise<number[]> {
+  const pipeline = await client.query<{ max_active_runs: number; paused: boolean }>(
+    'select max_active_runs, paused from dfm.pipeline where id = $1 for update',
+    [pipelineId],
+  );
+  const row = pipeline.rows[0];
+  if (!row || row.paused) return [];
+  const started = await client.query<{ id: string }>(
+    `update dfm.run set state = 'running', started_at = now()
+      where id in (select id from dfm.run
+                    where pipeline_id = $1 and state = 'queued'
+                    order by logical_time, id
+                    limit greatest(0, $2 - (select count(*) from dfm.run where pipeline_id = $1 and state = 'running')))
+      returning id`,
+    [pipelineId, row.max_active_runs],
+  );
+  const ids = started.rows.map((r) => Number(r.id));
+  if (ids.length === 0) return ids;
+  const ready = await client.query(
+    `update dfm.task_run set state = 'ready', ready_at = now()
+      where run_id = any($1::bigint[]) and state = 'pending' and cardinality(needs) = 0`,
+    [ids],
+  );
+  if ((ready.rowCount ?? 0) > 0) await client.query(`select pg_notify('${TASK_READY_CHANNEL}', '')`);
+  return ids;
+}

@@ -1,0 +1,94 @@
+/**
+ * The README's quick start, exactly as a user runs it: a fresh copy of the repository (the files
+ * git would clone), `npm install && npm start` with no DATABASE_URL and no KAFKA_BROKERS, so the
+ * embedded PostgreSQL and the local Kafka broker come up by themselves. Then /healthz answers 200,
+ * /metrics is scraped, and SIGTERM stops everything with exit code 0.
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+function copyRepository(to: string): void {
+  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }).split('\0').filter(Boolean);
+  for (const file of files) {
+    mkdirSync(dirname(join(to, file)), { recursive: true });
+    try {
+      cpSync(file, join(to, file));
+    } catch {
+      // deleted in the working tree but still in the index: a clone would not have it either
+    }
+  }
+}
+
+async function waitForHealthy(url: string, child: ChildProcess, timeoutMs: number): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'no answer';
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`npm start exited early with ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.status === 200) return response;
+      last = `${response.status} ${await response.text()}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`/healthz did not answer 200 within ${timeoutMs} ms (last: ${last})`);
+}
+
+describe('quick start', () => {
+  // Under / tmp rather than the OS default, which may be a folder the postgres user cannot enter.
+  const root = mkdtempSync(join(tmpdir(), 'dfm-quick-start-'));
+  let child: ChildProcess | undefined;
+  afterAll(() => {
+    if (child && child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('npm install && npm start serves /healthz and /metrics, and SIGTERM exits cleanly', async () => {
+    copyRepository(root);
+    const [port, pgPort, kafkaPort] = [await freePort(), await freePort(), await freePort()];
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (v !== undefined && !['DATABASE_URL', 'KAFKA_BROKERS', 'NODE_OPTIONS'].includes(k) && !k.startsWith('VITEST')) env[k] = v;
+    }
+    Object.assign(env, { PORT: String(port), DFM_EMBEDDED_PG_PORT: String(pgPort), DFM_KAFKA_PORT: String(kafkaPort), NODE_ENV: 'production' });
+
+    let output = '';
+    const began = Date.now();
+    child = spawn('sh', ['-c', 'npm install --no-audit --no-fund --prefer-offline && exec npm start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+
+    try {
+      const health = await waitForHealthy(`http://127.0.0.1:${port}/healthz`, child, 240_000);
+      expect(await health.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('process_cpu_seconds_total');
+      expect(metrics).toMatch(/^dfm_dependency_up\{dependency="kafka"\} 1$/m);
+      process.stdout.write(`quick start: healthy ${Date.now() - began} ms after \`npm install && npm start\`\n`);
+    } catch (error) {
+      throw new Error(`${String(error)}\n--- output ---\n${output.slice(-4000)}`);
+    }
+
+    const exited = new Promise<number | null>((resolve) => child!.on('exit', (code) => resolve(code)));
+    process.kill(child.pid!, 'SIGTERM');
+    const code = await exited;
+    expect({ code, stopped: output.includes('dfm stopped') }).toEqual({ code: 0, stopped: true });
+  });
+});
