@@ -38,7 +38,16 @@ export function parsePipelineSource(text: string, file: string): ParsedPipelineS
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, keepSourceTokens: false });
   const yamlProblems = [...doc.errors, ...doc.warnings].map((problem: YAMLError): Diagnostic => {
-    const [start, end] = problem.pos;
+    const [start] = problem.pos;
+    let end = problem.pos[1];
+    let key = '';
+    if (problem.code === 'DUPLICATE_KEY') {
+      const match = /^("[^"\n]*"|'[^'\n]*'|[^:\n]+?)\s*:/.exec(text.slice(start));
+      if (match) {
+        end = start + match[1]!.length;
+        key = match[1]!.replace(/^["']|["']$/g, '');
+      }
+    }
     const code = YAML_CODES[problem.code] ?? 'yaml-syntax';
     const message = problem.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
     return {
@@ -46,8 +55,19 @@ export function parsePipelineSource(text: string, file: string): ParsedPipelineS
       ...toPosition(lineCounter, text, { start, end }),
       severity: problem.name === 'YAMLWarning' ? 'warning' : 'error',
       code,
-      message: code === 'duplicate-key' ? `Duplicate key: ${message.replace(/^Map keys must be unique;?\s*/, '') || 'a key appears twice'}` : message,
-      ...(code === 'duplicate-key' ? { hint: 'Remove one of the two entries; YAML keeps only one of them' } : code === 'yaml-syntax' ? { hint: 'Check indentation, quotes and ":" separators around this position' } : {}),
+      message:
+        code === 'duplicate-key'
+          ? `Duplicate key "${key}"`
+          : code === 'multiple-documents'
+            ? 'A pipeline file holds one YAML document, this one has more ("---")'
+            : message,
+      ...(code === 'duplicate-key'
+        ? { hint: 'Remove one of the two entries; only one of them would take effect' }
+        : code === 'multiple-documents'
+          ? { hint: 'Put each pipeline in its own file' }
+          : code === 'yaml-syntax'
+            ? { hint: syntaxHint(message) }
+            : {}),
     };
   });
   if (doc.errors.length > 0) return { diagnostics: sortDiagnostics(yamlProblems) };
@@ -66,17 +86,38 @@ export function parsePipelineSource(text: string, file: string): ParsedPipelineS
     return { diagnostics: [...yamlProblems, fileDiagnostic(file, 'empty-file', 'File is empty', 'A pipeline needs at least "id" and "tasks"')] };
   }
 
-  const result = pipelineSchema.safeParse(data);
+  const result = pipelineSchema.safeParse(withoutExtensionFields(data));
   const context = { file, text, doc, lineCounter, data, schema: pipelineSchema };
   if (!result.success) {
     if (typeof data !== 'object' || Array.isArray(data)) {
-      return { diagnostics: [...yamlProblems, { ...fileDiagnostic(file, 'invalid-type', `A pipeline file must be a mapping of fields, got ${Array.isArray(data) ? 'a list' : 'a single value'}`, 'Start with "id: my-pipeline" and a "tasks:" mapping'), ...toPosition(lineCounter, text, { start: 0, end: text.includes('\n') ? text.indexOf('\n') : text.length }) }] };
+      return { diagnostics: [...yamlProblems, { ...fileDiagnostic(file, 'invalid-type', `A pipeline file must be a mapping of fields, got ${Array.isArray(data) ? 'a list' : 'a single value'}`, 'Start with "id: my-pipeline" and a "tasks:" mapping'), ...toPosition(lineCounter, text, firstLineOf(text, doc.contents?.range?.[0] ?? 0)) }] };
     }
     const diagnostics = result.error.issues.flatMap((issue) => issueToDiagnostics(issue, context));
     return { diagnostics: sortDiagnostics(dedupe([...yamlProblems, ...diagnostics])) };
   }
   const warnings = lintPipeline(result.data, context);
   return { pipeline: result.data, diagnostics: sortDiagnostics([...yamlProblems, ...warnings]) };
+}
+
+/**
+ * Top-level keys starting with `x-` are ignored (as in docker-compose), so YAML anchors for shared
+ * task settings have a home that is not a pipeline field.
+ */
+export function withoutExtensionFields(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([key]) => !key.startsWith('x-')));
+}
+
+function firstLineOf(text: string, start: number): { start: number; end: number } {
+  const newline = text.indexOf('\n', start);
+  return { start, end: newline === -1 ? text.length : newline };
+}
+
+function syntaxHint(message: string): string {
+  if (/nested mappings/i.test(message)) return 'Quote this value: a ": " inside plain text starts a mapping';
+  if (/missing closing/i.test(message)) return 'Close the quote that starts this value';
+  if (/tab/i.test(message)) return 'Indent with spaces; YAML does not allow tabs for indentation';
+  return 'Check indentation, quotes and ":" separators around this position';
 }
 
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {

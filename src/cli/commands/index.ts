@@ -6,6 +6,7 @@ import { registerKafkaCommand } from './kafka.js';
 import { registerMigrateCommand } from './migrate.js';
 import { registerRunCommand } from './run.js';
 import { registerRunsCommand } from './runs.js';
+import { registerPlanCommand } from './plan.js';
 import { registerServeCommand } from './serve.js';
 import { registerValidateCommand } from './validate.js';
 
@@ -19,4 +20,5 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerCancelCommand(program, context);
   registerKafkaCommand(program, context);
   registerValidateCommand(program, context);
+  registerPlanCommand(program, context);
 }
