@@ -3,18 +3,20 @@
  * input: size and alias expansion are bounded before anything is built, so a hostile or broken
  * file yields a diagnostic, not a crash or a hang.
  */
-import { LineCounter, parseDocument, YAMLError } from 'yaml';
+import { parseDocument, type YAMLError } from 'yaml';
 import type { Diagnostic } from './diagnostic.js';
 import { sortDiagnostics } from './diagnostic.js';
 import { issueToDiagnostics } from './issue-to-diagnostics.js';
 import { lintPipeline } from './lint-pipeline.js';
 import { pipelineSchema, type Pipeline } from './pipeline-schema.js';
-import { toPosition } from './yaml-locate.js';
+import { lineCounterFor, toPosition } from './yaml-locate.js';
 
 /** Largest pipeline file accepted, in bytes. Real pipelines are a few KB; 1 MiB is generous. */
 export const MAX_PIPELINE_FILE_BYTES = 1_048_576;
 /** Alias uses allowed when building the data; a billion-laughs document needs far more. */
 export const MAX_ALIAS_COUNT = 100;
+/** YAML syntax errors reported per file; later ones are mostly consequences of the first. */
+export const MAX_SYNTAX_ERRORS = 3;
 
 const YAML_CODES: Record<string, string> = {
   DUPLICATE_KEY: 'duplicate-key',
@@ -35,9 +37,11 @@ export function parsePipelineSource(text: string, file: string): ParsedPipelineS
   if (bytes > MAX_PIPELINE_FILE_BYTES) {
     return { diagnostics: [fileDiagnostic(file, 'file-too-large', `File is ${bytes} bytes; pipeline files are limited to ${MAX_PIPELINE_FILE_BYTES} bytes`, 'Split it into several pipelines, or move large SQL into views or functions')] };
   }
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true, keepSourceTokens: false });
-  const yamlProblems = [...doc.errors, ...doc.warnings].map((problem: YAMLError): Diagnostic => {
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, merge: true, keepSourceTokens: false });
+  const lineCounter = lineCounterFor(text);
+  // After the first syntax errors the rest are usually echoes of them ("Unexpected token" per line).
+  const problems = [...doc.errors.slice(0, MAX_SYNTAX_ERRORS), ...doc.warnings.slice(0, MAX_SYNTAX_ERRORS)];
+  const yamlProblems = problems.map((problem: YAMLError): Diagnostic => {
     const [start] = problem.pos;
     let end = problem.pos[1];
     let key = '';

@@ -2,11 +2,11 @@
  * Validates a set of pipeline files together: each file on its own, then the rules across files
  * (pipeline ids are unique in a repository).
  */
-import { parseDocument, isMap, isScalar, LineCounter } from 'yaml';
+import { parseDocument, isMap, isScalar } from 'yaml';
 import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
 import { parsePipelineSource } from './parse-pipeline-source.js';
 import type { Pipeline } from './pipeline-schema.js';
-import { locatePath, toPosition } from './yaml-locate.js';
+import { lineCounterFor, locatePath, toPosition } from './yaml-locate.js';
 
 export interface PipelineFile {
   file: string;
@@ -20,8 +20,8 @@ export interface ValidatedPipelines {
 }
 
 function idDiagnostic(file: PipelineFile, message: string, hint: string): Diagnostic {
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(file.text, { lineCounter, uniqueKeys: false });
+  const lineCounter = lineCounterFor(file.text);
+  const doc = parseDocument(file.text, { uniqueKeys: false });
   const position = toPosition(lineCounter, file.text, locatePath(doc, file.text, ['id']));
   return { file: file.file, ...position, severity: 'error', code: 'duplicate-id', message, hint };
 }

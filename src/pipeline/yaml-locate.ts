@@ -3,7 +3,7 @@
  * are followed. When the path goes deeper than the document (a missing field), the range is the key
  * of the deepest mapping that exists, which is where the user has to add the field.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, type Document, type LineCounter, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Document, type Node, type Pair } from 'yaml';
 
 export interface SourceSpan {
   start: number;
@@ -131,6 +131,17 @@ export function locateInString(doc: Document, text: string, path: readonly (stri
   }
   if (candidate !== undefined && text.slice(candidate, candidate + length) === wanted) return { start: candidate, end: candidate + length };
   return whole;
+}
+
+/**
+ * Line starts of the whole text. The parser's own LineCounter only records the newlines its lexer
+ * reached, which after a syntax error is not all of them (found by the fuzz test).
+ */
+export function lineCounterFor(text: string): LineCounter {
+  const counter = new LineCounter();
+  counter.addNewLine(0);
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) counter.addNewLine(i + 1);
+  return counter;
 }
 
 /** 1-based line/column of a span; the end is exclusive and never before the start. */
