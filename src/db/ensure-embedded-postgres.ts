@@ -12,6 +12,7 @@ import { access, chown, mkdir, stat } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
+import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -38,9 +39,19 @@ export async function ensureEmbeddedPostgres(options: {
     return { url, started: false, stop: async () => {} };
   }
 
-  const databaseDir = resolve(options.dataDir, 'postgres');
   const asRoot = userInfo().uid === 0;
-  if (asRoot) await prepareForPostgresUser(databaseDir);
+  let databaseDir = resolve(options.dataDir, 'postgres');
+  if (asRoot) {
+    const blocked = await firstUnreachableParent(databaseDir);
+    if (blocked) {
+      // e.g. a clone under /root (mode 700): the postgres user cannot reach it, so the cluster
+      // lives in a root-managed folder keyed by the data folder instead, and is reused from there.
+      const fallback = join(ROOT_FALLBACK_DIR, createHash('sha256').update(databaseDir).digest('hex').slice(0, 16));
+      options.logger.info({ blocked, databaseDir: fallback }, 'the postgres user cannot enter the data folder; keeping the embedded PostgreSQL data elsewhere');
+      databaseDir = fallback;
+    }
+    await prepareForPostgresUser(databaseDir);
+  }
 
   const EmbeddedPostgres = await importWithoutExitHooks();
   const server = new EmbeddedPostgres({
@@ -100,20 +111,30 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Where root keeps embedded clusters whose DFM_DATA_DIR the postgres user cannot reach. */
+const ROOT_FALLBACK_DIR = '/var/lib/dfm/embedded-postgres';
+
+/** The first existing parent folder that others may not enter (no o+x), if any. */
+async function firstUnreachableParent(path: string): Promise<string | undefined> {
+  for (let dir = dirname(path); dir !== dirname(dir); dir = dirname(dir)) {
+    const info = await stat(dir).catch(() => undefined);
+    if (info && (info.mode & 0o001) === 0) return dir;
+  }
+  return undefined;
+}
+
 /** The postgres user must own the data folder and be able to reach it through every parent. */
 async function prepareForPostgresUser(databaseDir: string): Promise<void> {
   await mkdir(databaseDir, { recursive: true });
   const ids = await postgresUserIds();
   if (ids) await chown(databaseDir, ids.uid, ids.gid);
-  for (let dir = dirname(databaseDir); dir !== dirname(dir); dir = dirname(dir)) {
-    const mode = (await stat(dir)).mode;
-    if ((mode & 0o001) === 0) {
-      throw new DfmError(
-        'EMBEDDED_POSTGRES_UNREACHABLE',
-        `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${dir} (mode ${(mode & 0o777).toString(8)}). ` +
-          'Set DFM_DATA_DIR to a folder outside it (for example /var/lib/dfm), or set DATABASE_URL to an existing PostgreSQL.',
-      );
-    }
+  const blocked = await firstUnreachableParent(databaseDir);
+  if (blocked) {
+    throw new DfmError(
+      'EMBEDDED_POSTGRES_UNREACHABLE',
+      `The embedded PostgreSQL runs as the "postgres" user, which cannot enter ${blocked}. ` +
+        'Set DFM_DATA_DIR to a folder it can reach (for example /var/lib/dfm), or set DATABASE_URL to an existing PostgreSQL.',
+    );
   }
 }
 

@@ -20,6 +20,14 @@ export interface SettleResult {
 }
 
 export async function promoteDownstream(client: Queryable, runId: number, taskId: string): Promise<number> {
+  // Two needs of one task finishing at once would each see the other still running and neither
+  // promote it. Locking the waiting task runs first, then checking in a new statement (a fresh
+  // READ COMMITTED snapshot), makes the second one see the first one's committed success.
+  const waiting = await client.query(
+    `select id from dfm.task_run where run_id = $1 and state = 'pending' and $2 = any(needs) order by id for update`,
+    [runId, taskId],
+  );
+  if (waiting.rowCount === 0) return 0;
   const { rowCount } = await client.query(
     `update dfm.task_run d set state = 'ready', ready_at = now()
       where d.run_id = $1 and d.state = 'pending' and $2 = any(d.needs)

@@ -245,14 +245,18 @@ export function startWorker(options: WorkerOptions): Worker {
           const written = await completeTaskRun(client, claim, output);
           if (!written.applied) throw new DfmError('CLAIM_LOST', 'This attempt lost its claim (reaped or cancelled); its writes were rolled back');
           return written;
-        }).catch(async (error: unknown) => {
+        })
+          .then((written) => {
+            options.afterOutcomeCommit?.(claim);
+            return written;
+          })
+          .catch(async (error: unknown) => {
           // The ambiguous commit: the transaction may have committed although we saw an error.
           if (classifyPostgresError(error).retryable && (await outcomeOf(options.pool, claim).catch(() => 'unknown')) === 'success') {
             return { applied: true as const, promoted: 0 };
           }
           throw error;
         });
-        options.afterOutcomeCommit?.(claim);
         entry.completedInline = true;
         if (result.applied && 'runFinished' in result && result.runFinished) {
           options.metrics?.runsFinished.inc({ pipeline: claim.pipelineId, state: result.runFinished });

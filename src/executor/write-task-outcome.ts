@@ -7,6 +7,7 @@
  * an error): `outcomeOf` reads back what the row says about our attempt.
  */
 import type { Queryable } from '../db/with-transaction.js';
+import { TASK_READY_CHANNEL } from '../scheduler/start-queued-runs.js';
 import { failDownstream, finishRunIfDone, promoteDownstream, type SettleResult } from './settle-task-run.js';
 
 export interface Claim {
@@ -34,6 +35,8 @@ export async function completeTaskRun(client: Queryable, claim: Claim, output: u
   if (updated.rowCount !== 1) return { applied: false };
   await recordAttempt(client, claim, 'success', null);
   const promoted = await promoteDownstream(client, claim.runId, claim.taskId);
+  // The completing worker claims the next ready task itself; a fan-out also wakes the others.
+  if (promoted > 1) await client.query(`select pg_notify('${TASK_READY_CHANNEL}', '')`);
   const finished = await finishRunIfDone(client, claim.runId);
   return { applied: true, promoted, ...(finished ? { runFinished: finished.state, pipelineId: finished.pipelineId } : {}) };
 }

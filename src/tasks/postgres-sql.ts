@@ -4,7 +4,8 @@
  * transaction unless `transaction: false`.
  *
  * On the `default` connection (the metadata database) the statements run inside the same
- * transaction as the attempt's fenced success: a crash, a lost connection or an ambiguous commit
+ * transaction as the attempt's fenced success (unless `transaction: false` splits several
+ * statements): a crash, a lost connection or an ambiguous commit
  * can then never apply them twice, and a reaped attempt's writes roll back.
  */
 import type pg from 'pg';
@@ -27,7 +28,8 @@ export const postgresSqlRunner = defineTaskRunner<PostgresSqlConfig>({
   type: 'postgres.sql',
   async run(context) {
     const { config } = context;
-    if (config.connection === 'default' && config.transaction) {
+    // A single statement is atomic on its own, so joining it to the completion costs nothing.
+    if (config.connection === 'default' && (config.transaction || config.sql.length === 1)) {
       return context.transactional((client) => runStatements(client, context));
     }
     const client = await context.postgres(config.connection).connect();

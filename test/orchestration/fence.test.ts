@@ -1,0 +1,75 @@
+/**
+ * The fence and the ambiguous commit, played step by step. Crash recovery is tested by writing an
+ * old heartbeat into the table instead of waiting (graphile-worker's trick).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { claimTaskRuns } from '../../src/executor/claim-task-runs.js';
+import { reapStaleTaskRuns } from '../../src/executor/reap-stale-task-runs.js';
+import { completeTaskRun } from '../../src/executor/write-task-outcome.js';
+import { withTransaction } from '../../src/db/with-transaction.js';
+import { triggerRun } from '../../src/runs/trigger-run.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+
+let database: TestDatabase;
+let o: Orchestration;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  o = createOrchestration(database.url);
+  await o.pool.query('create table effects (id serial primary key, run_id bigint, task text)');
+});
+afterAll(async () => {
+  await o.close();
+  await database.drop();
+});
+
+describe('the fence', () => {
+  it('rejects the late completion of a reaped worker and keeps the new owner’s', async () => {
+    await activate(o.pool, `id: fenced\ndefaults: { retries: 1 }\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
+    const { runId } = await triggerRun(o.pool, { pipelineId: 'fenced' });
+
+    const [zombie] = await claimTaskRuns(o.pool, 'zombie', 1);
+    expect(zombie).toMatchObject({ runId, taskId: 't', attempt: 1 });
+    // The zombie stopped heartbeating an hour ago.
+    await o.pool.query("update dfm.task_run set heartbeat_at = now() - interval '1 hour' where id = $1", [zombie!.id]);
+    expect(await reapStaleTaskRuns(o.pool, 30_000)).toEqual([{ runId, taskId: 't', attempt: 1, worker: 'zombie' }]);
+    expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'ready', attempt: 1, error: { code: 'WORKER_LOST' } });
+
+    const [fresh] = await claimTaskRuns(o.pool, 'fresh', 1);
+    expect(fresh).toMatchObject({ id: zombie!.id, attempt: 2 });
+
+    const late = await withTransaction(o.pool, (c) => completeTaskRun(c, { ...zombie!, workerId: 'zombie' }, { from: 'zombie' }));
+    expect(late.applied).toBe(false);
+    const onTime = await withTransaction(o.pool, (c) => completeTaskRun(c, { ...fresh!, workerId: 'fresh' }, { from: 'fresh' }));
+    expect(onTime).toMatchObject({ applied: true, runFinished: 'success' });
+    expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'success', attempt: 2, claimed_by: 'fresh', output: { from: 'fresh' } });
+  });
+
+  it('does not reap a task run whose heartbeat is recent', async () => {
+    await activate(o.pool, `id: alive\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
+    const { runId } = await triggerRun(o.pool, { pipelineId: 'alive' });
+    const [claim] = await claimTaskRuns(o.pool, 'alive-worker', 1);
+    expect(await reapStaleTaskRuns(o.pool, 30_000)).toEqual([]);
+    expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'running', claimed_by: 'alive-worker' });
+    await withTransaction(o.pool, (c) => completeTaskRun(c, { ...claim!, workerId: 'alive-worker' }, null));
+  });
+});
+
+describe('the ambiguous commit', () => {
+  it('a commit that succeeded while the worker saw a lost connection does not run the effect twice', async () => {
+    await activate(o.pool, `id: ambiguous\ndefaults: { retries: 3, retry_delay: 50ms }\ntasks:\n  t: { type: postgres.sql, sql: "insert into effects (run_id, task) values (:run_id, 't')" }\n`);
+    let injected = 0;
+    o.startWorker({
+      afterOutcomeCommit: () => {
+        if (injected++ === 0) throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+      },
+    });
+    const { runId } = await triggerRun(o.pool, { pipelineId: 'ambiguous' });
+    expect(await waitForRun(o.pool, runId)).toBe('success');
+    expect(injected).toBeGreaterThan(0);
+    const effects = await o.pool.query('select count(*)::int as n from effects where run_id = $1', [runId]);
+    expect(effects.rows[0].n).toBe(1);
+    expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'success', attempt: 1 });
+  });
+});
