@@ -1,0 +1,26 @@
+/**
+ * A scheduler in its own process on simulated time, for the many-schedulers test. All processes
+ * share the epoch (real ms) at which simulated time starts at T0, and the speed-up, so they tick
+ * through the same minutes concurrently. Leader election is off: only the database keeps them from
+ * creating a fire twice. Args: <databaseUrl> <T0 iso> <epoch ms> <speedup> <end iso>
+ */
+import { createPool } from '../../src/db/create-pool.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { startScheduler } from '../../src/scheduler/start-scheduler.js';
+
+const [databaseUrl, t0, epoch, speedup, end] = process.argv.slice(2);
+const logger = createLogger('warn');
+const pool = createPool(databaseUrl!, logger, { max: 2 });
+const start = Date.parse(t0!);
+const now = () => new Date(start + Math.max(0, Date.now() - Number(epoch)) * Number(speedup));
+const scheduler = startScheduler({ pool, databaseUrl: databaseUrl!, logger, tickIntervalMs: 3, leaderElection: false, graceMs: 0, now });
+const stopAt = Date.parse(end!);
+let ticks = 0;
+while (now().getTime() < stopAt + 30_000) {
+  await scheduler.tick().catch(() => {});
+  ticks++;
+  await new Promise((r) => setTimeout(r, 2));
+}
+await scheduler.stop();
+await pool.end();
+process.stdout.write(`${JSON.stringify({ ticks })}\n`);
