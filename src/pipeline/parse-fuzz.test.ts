@@ -11,6 +11,8 @@ import type { Diagnostic } from './diagnostic.js';
 import { parsePipelineSource } from './parse-pipeline-source.js';
 import { validatePipelineFiles } from './validate-pipeline-files.js';
 
+// Thousands of runs take a few seconds alone and longer beside other test files on a busy machine.
+const FUZZ_TIMEOUT_MS = 120_000;
 const root = path.resolve(import.meta.dirname, '../..');
 const seeds = [
   ...readdirSync(path.join(root, 'pipelines')).map((f) => path.join(root, 'pipelines', f)),
@@ -91,7 +93,7 @@ describe('fuzzed pipelines', () => {
       ),
       { numRuns: 3000 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('structural mutations never throw and diagnostics stay inside the file', () => {
     fc.assert(
@@ -102,7 +104,7 @@ describe('fuzzed pipelines', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 
   it('sets of mutated files validate without throwing', () => {
     fc.assert(
@@ -113,5 +115,5 @@ describe('fuzzed pipelines', () => {
       }),
       { numRuns: 300 },
     );
-  });
+  }, FUZZ_TIMEOUT_MS);
 });
