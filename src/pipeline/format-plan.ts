@@ -44,8 +44,9 @@ function lineDiff(before: string, after: string): string {
   let j = 0;
   while (i < a.length || j < b.length) {
     if (i < a.length && j < b.length && a[i] === b[j]) { out.push(`  ${a[i]}`); i++; j++; }
-    else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) { out.push(`+ ${b[j]}`); j++; }
-    else { out.push(`- ${a[i]}`); i++; }
+    // Removals before additions, as in unified diffs.
+    else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) { out.push(`- ${a[i]}`); i++; }
+    else { out.push(`+ ${b[j]}`); j++; }
   }
   return out.join('\n');
 }

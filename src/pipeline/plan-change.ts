@@ -77,6 +77,8 @@ function displayValue(key: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'number' && key.endsWith('Ms')) return formatDuration(value);
   if (typeof value === 'string') return value;
+  // Lists of SQL statements read best as text, so the PR comment can show a line diff.
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string') && value.some((v) => v.includes('\n'))) return value.map((v) => v.trimEnd()).join('\n\n');
   return JSON.stringify(value);
 }
 

@@ -46,7 +46,8 @@ export const kafkaToPostgresTaskType = defineTaskType({
     until,
     batch_size: positiveInt('Records per transaction. Default 10000.', 1_000_000).default(10_000),
     batch_max_wait: durationSchema('Longest wait to fill a batch before writing it. Default 1s.', { min: 1 }).prefault('1s'),
-    dead_letter_table: tableSchema('Table for records that cannot be decoded or cast (with the error). Default: such a record fails the task.').optional(),
+    dead_letter_table: tableSchema('Table for records that cannot be decoded or cast (topic, partition, offset, key, raw value, error), written in the batch\'s transaction; created with the columns of dfm.dead_letter when missing. Default `dfm.dead_letter`.').optional(),
+    session_timeout: durationSchema('The consumer group evicts a silent member after this long; a crashed worker\'s partitions move to the retry after it. Brokers accept 6s to 5m by default. Default 10s.', { min: 6000 }).prefault('10s'),
     create_topic: createTopicSchema.optional(),
   }),
   check: (input, ctx) => {
@@ -84,6 +85,7 @@ export const kafkaToPostgresTaskType = defineTaskType({
     batchSize: input.batch_size,
     batchMaxWaitMs: input.batch_max_wait,
     deadLetterTable: input.dead_letter_table,
+    sessionTimeoutMs: input.session_timeout,
     createTopic: input.create_topic,
   }),
   examples: [
