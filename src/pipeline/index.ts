@@ -26,7 +26,9 @@
  *
  * Plans
  *   planChange(base files, head files, { now }): PipelinePlan; readPipelinesAtRevision(repo, ref, dir)
- *   formatPlanMarkdown(plan), toMermaid(pipeline, highlight?)
+ *   formatPlanMarkdown(plan) (PR comment, starts with PLAN_COMMENT_MARKER), toMermaid(pipeline, highlight?)
+ *
+ * Output formats: formatDiagnosticsText / Json / Github; DIAGNOSTIC_CODES lists every code.
  */
 export { pipelineSchema, taskSchema, matchesParamType, PARAM_TYPES } from './pipeline-schema.js';
 export type { Pipeline, Task, Param, Trigger, PipelineInput, ParamType } from './pipeline-schema.js';
@@ -50,3 +52,11 @@ export { findTemplateReferences, renderTemplates } from './templates.js';
 export type { TemplateContext, TemplateReference } from './templates.js';
 export { BUILTIN_PARAMETERS } from './identifiers.js';
 export { parseDuration, formatDuration } from './duration.js';
+export { planChange, diffValues } from './plan-change.js';
+export type { PipelinePlan, PipelineChange, FieldChange, SchedulePreview, ChangeKind, PlanOptions } from './plan-change.js';
+export { formatPlanMarkdown, summarizePlan, PLAN_COMMENT_MARKER } from './format-plan.js';
+export { toMermaid } from './to-mermaid.js';
+export { readPipelinesAtRevision } from './read-pipelines-at-revision.js';
+export { formatDiagnosticsText, formatDiagnosticsJson, formatDiagnosticsGithub, DIAGNOSTIC_FORMATS } from './format-diagnostics.js';
+export { DIAGNOSTIC_CODES } from './diagnostic-codes.js';
+export { toPipelineJsonSchema, renderPipelineJsonSchema } from './json-schema.js';
