@@ -18,6 +18,12 @@ export function createPool(url: string, logger: Logger, options: { max?: number;
     idleTimeoutMillis: 30_000,
   });
   pool.on('error', (error) => logger.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'an idle PostgreSQL connection failed; the pool replaces it'));
+  // The pool listens for errors only on idle clients. A checked-out client whose server backend is
+  // terminated (pg_terminate_backend, failover) emits 'error' too, and an unheard 'error' event
+  // kills the process; its running query rejects on its own, so here it only needs to be heard.
+  pool.on('connect', (client) => {
+    client.on('error', (error) => logger.debug({ err: { message: error.message } }, 'a PostgreSQL connection in use failed'));
+  });
   return pool;
 }
 
