@@ -38,7 +38,7 @@ const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === '
 export const variables = {
   DATABASE_URL: { schema: postgresUrl('DATABASE_URL').optional(), doc: 'PostgreSQL for dfm metadata and the default `postgres` connection. Unset: dfm starts an embedded PostgreSQL in `DFM_DATA_DIR`.' },
   KAFKA_BROKERS: { schema: brokerList('KAFKA_BROKERS').optional(), doc: 'Comma-separated Kafka bootstrap brokers (host:port). Unset: dfm starts a local single-node KRaft broker from Maven Central jars.' },
-  PORT: { schema: port('PORT').default(8080), doc: 'HTTP port of the dashboard, API, `/healthz` and `/metrics`. Default 8080.' },
+  PORT: { schema: port('PORT').default(8080), doc: 'HTTP port of the dashboard, API, `/healthz` and `/metrics`. Default 8080; 0 picks a free port.' },
   HOST: { schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
   DFM_PIPELINES_DIR: { schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
