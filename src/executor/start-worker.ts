@@ -225,6 +225,7 @@ export function startWorker(options: WorkerOptions): Worker {
       },
       signal: controller.signal,
       logger: log,
+      metrics: options.metrics,
       log: (message, level = 'info') => {
         void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level, message });
       },

@@ -1,13 +1,16 @@
 /**
  * The one module that knows kafkajs. kafkajs is unmaintained (its issues 1603, 1005, 1046), so
  * every other part of dfm talks to Kafka through the functions here, and the client can change
- * behind them.
+ * behind them: topic checks, end offsets, a keyed producer, and a group consumer whose start
+ * positions come from the caller (dfm's offsets live in Postgres, not in Kafka).
  */
-import { Kafka, logLevel, type KafkaConfig, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type LogEntry, type Producer } from 'kafkajs';
+import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage, Message, ITopicConfig } from 'kafkajs';
 export { CompressionTypes } from 'kafkajs';
+export type KafkaClient = Kafka;
 
 export function createKafka(brokers: readonly string[], logger: Logger, options: Partial<KafkaConfig> = {}): Kafka {
   return new Kafka({
@@ -47,4 +50,236 @@ export async function pingKafka(kafka: Kafka, timeoutMs: number): Promise<boolea
     clearTimeout(timer);
     await admin.disconnect().catch(() => {});
   }
+}
+
+/** The first and next offset of one partition: records [low, high) exist; `high` is the end offset. */
+export interface PartitionRange {
+  readonly low: bigint;
+  readonly high: bigint;
+}
+
+export interface TopicSettings {
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+/** A long-lived admin connection (the trigger watcher polls end offsets every second). */
+export interface KafkaAdmin {
+  /** Throws KAFKA_TOPIC_MISSING naming the topic and brokers, unless `create` is given (then creates it). */
+  ensureTopic(topic: string, create?: TopicSettings): Promise<{ created: boolean }>;
+  /** Low and high watermark of every partition, by partition. */
+  fetchPartitionRanges(topic: string): Promise<Map<number, PartitionRange>>;
+  close(): Promise<void>;
+}
+
+export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): KafkaAdmin {
+  const admin: Admin = kafka.admin();
+  let connected: Promise<void> | undefined;
+  const connect = async () => {
+    connected ??= admin.connect().catch((error: unknown) => {
+      connected = undefined;
+      throw unavailable(brokers, error);
+    });
+    await connected;
+  };
+  return {
+    async ensureTopic(topic, create) {
+      await connect();
+      // listTopics, not a metadata request for the topic: with auto.create.topics.enable (the
+      // broker default) the latter would create it with the broker's defaults.
+      const topics = await admin.listTopics().catch((error: unknown) => {
+        throw unavailable(brokers, error);
+      });
+      if (topics.includes(topic)) return { created: false };
+      if (!create) {
+        throw new DfmError(
+          'KAFKA_TOPIC_MISSING',
+          `Kafka topic "${topic}" does not exist on ${brokers.join(',')}. Create it, or add create_topic: { partitions: 3, replication_factor: 1 } to the task.`,
+          { retryable: false, details: { topic, brokers } },
+        );
+      }
+      try {
+        // false when another client created it first: fine, it exists.
+        await admin.createTopics({ topics: [{ topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor }], waitForLeaders: true });
+      } catch (error) {
+        throw new DfmError('KAFKA_TOPIC_CREATE_FAILED', `Could not create Kafka topic "${topic}" on ${brokers.join(',')}: ${messageOf(error)}`, {
+          cause: error,
+          retryable: true,
+        });
+      }
+      return { created: true };
+    },
+    async fetchPartitionRanges(topic) {
+      await connect();
+      const offsets = await admin.fetchTopicOffsets(topic).catch((error: unknown) => {
+        throw unavailable(brokers, error);
+      });
+      return new Map(offsets.map((o) => [o.partition, { low: BigInt(o.low), high: BigInt(o.high) }]));
+    },
+    async close() {
+      connected = undefined;
+      await admin.disconnect().catch(() => {});
+    },
+  };
+}
+
+function unavailable(brokers: readonly string[], error: unknown): DfmError {
+  if (error instanceof DfmError) return error;
+  return new DfmError('KAFKA_UNAVAILABLE', `Kafka at ${brokers.join(',')} did not answer: ${messageOf(error)}`, { cause: error, retryable: true });
+}
+
+export interface OutgoingRecord {
+  readonly key?: string | Buffer | null | undefined;
+  readonly value: string | Buffer;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface SentPartition {
+  readonly partition: number;
+  /** Offset of the first record of this send in the partition. */
+  readonly baseOffset: bigint;
+}
+
+export interface KafkaProducer {
+  /** Resolves once every in-sync replica has the records (acks = -1). */
+  send(topic: string, records: readonly OutgoingRecord[]): Promise<SentPartition[]>;
+  close(): Promise<void>;
+}
+
+export async function createKafkaProducer(kafka: Kafka, brokers: readonly string[]): Promise<KafkaProducer> {
+  // No auto creation: a missing topic must be an error naming it (ensureTopic), not a topic with
+  // the broker's default partition count.
+  const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect().catch((error: unknown) => {
+    throw unavailable(brokers, error);
+  });
+  return {
+    async send(topic, records) {
+      const sent = await producer
+        .send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers ? { ...r.headers } : {} })) })
+        .catch((error: unknown) => {
+          throw new DfmError('KAFKA_PRODUCE_FAILED', `Producing to "${topic}" on ${brokers.join(',')} failed: ${messageOf(error)}`, { cause: error, retryable: true });
+        });
+      return sent.map((m) => ({ partition: m.partition, baseOffset: BigInt(m.baseOffset ?? m.offset ?? '-1') }));
+    },
+    async close() {
+      await producer.disconnect().catch(() => {});
+    },
+  };
+}
+
+export interface ConsumedRecord {
+  readonly offset: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+export interface GroupConsumerOptions {
+  readonly groupId: string;
+  readonly topic: string;
+  /** The group evicts a member silent this long (kafkajs default 30 s; brokers accept ≥ 6 s). */
+  readonly sessionTimeoutMs: number;
+  /** Bytes per partition per fetch. kafkajs' 1 MB default is ~5000 records of 200 bytes. */
+  readonly maxBytesPerPartition?: number;
+  /** How long a fetch waits on the broker when there is nothing new, in ms. */
+  readonly maxWaitTimeMs?: number;
+  /**
+   * Called on every assignment (first join and each rebalance) while the assigned partitions are
+   * paused; returns where each must start. Nothing of the assignment is delivered before it resolves.
+   */
+  onAssign(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>>;
+  /** Records of one partition in offset order. Never delivered for a stale (pre-seek) fetch. */
+  onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void>;
+  /** The consumer stopped for good (kafkajs gave up restarting, or onAssign failed). */
+  onFail(error: unknown): void;
+}
+
+export interface GroupConsumer {
+  /** Moves a partition's fetch position (e.g. back to the offset stored in Postgres). */
+  seek(partition: number, offset: bigint): void;
+  /** Commits offsets to the Kafka group, only so `kafka-consumer-groups` shows the lag. */
+  commit(offsets: ReadonlyMap<number, bigint>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A consumer group member that starts every assigned partition where the caller says. kafkajs has
+ * no rebalance listener: GROUP_JOIN is emitted after the assignment, so the topic is paused right
+ * there (synchronously, before the next fetch), the caller's offsets are loaded, each partition is
+ * sought, and only then resumed. A fetch that was already in flight is recognised by kafkajs'
+ * pending seek (`isStale`) and dropped.
+ */
+export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[], options: GroupConsumerOptions): Promise<GroupConsumer> {
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    sessionTimeout: options.sessionTimeoutMs,
+    // kafkajs' ratio (3 s of 30 s): ten heartbeats per session.
+    heartbeatInterval: Math.max(100, Math.floor(options.sessionTimeoutMs / 10)),
+    rebalanceTimeout: Math.max(options.sessionTimeoutMs, 10_000),
+    allowAutoTopicCreation: false,
+    maxBytesPerPartition: options.maxBytesPerPartition ?? 4 * 1024 * 1024,
+    maxBytes: 32 * 1024 * 1024,
+    maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
+  });
+  let generation = 0;
+  let stopped = false;
+  const ready = new Set<number>();
+  const removers = [
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const partitions = (event.payload.memberAssignment[options.topic] ?? []).slice().sort((a, b) => a - b);
+      const current = ++generation;
+      ready.clear();
+      consumer.pause([{ topic: options.topic }]);
+      options.onAssign(partitions).then(
+        (starts) => {
+          if (current !== generation || stopped) return;
+          for (const partition of partitions) {
+            const start = starts.get(partition);
+            if (start !== undefined) consumer.seek({ topic: options.topic, partition, offset: start.toString() });
+            ready.add(partition);
+          }
+          consumer.resume([{ topic: options.topic }]);
+        },
+        (error: unknown) => {
+          if (!stopped) options.onFail(error);
+        },
+      );
+    }),
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart && !stopped) options.onFail(event.payload.error);
+    }),
+  ];
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [options.topic], fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, heartbeat, isStale, isRunning }) => {
+        if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped) return;
+        const records = batch.messages.map((m) => ({ offset: BigInt(m.offset), key: m.key, value: m.value }));
+        if (records.length > 0) await options.onRecords(batch.partition, records, heartbeat);
+      },
+    });
+  } catch (error) {
+    for (const remove of removers) remove();
+    await consumer.disconnect().catch(() => {});
+    throw unavailable(brokers, error);
+  }
+  return {
+    seek(partition, offset) {
+      if (stopped) return;
+      consumer.seek({ topic: options.topic, partition, offset: offset.toString() });
+    },
+    async commit(offsets) {
+      if (stopped || offsets.size === 0) return;
+      await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic: options.topic, partition, offset: offset.toString() })));
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const remove of removers) remove();
+      await consumer.disconnect().catch(() => {});
+    },
+  };
 }

@@ -4,6 +4,7 @@
  */
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 
 /** Built-in values every task can bind (`:logical_time` in SQL, `{{ logical_time }}` in templates). */
 export interface RunBuiltins {
@@ -26,6 +27,8 @@ export interface TaskContext<Config = unknown> {
   /** Aborted on timeout, cancel, reaping (lost claim) or forced shutdown; tasks must stop promptly. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
+  /** The process' Prometheus metrics, when it has them (records moved, dead letters). */
+  readonly metrics?: Metrics | undefined;
   /** A line in the run's log (shown by `dfm logs`, Slack and the dashboard). */
   log(message: string, level?: 'info' | 'warn' | 'error'): void;
   /** Outputs of finished upstream tasks of this run, by task id. */

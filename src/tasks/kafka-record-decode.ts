@@ -1,0 +1,138 @@
+/**
+ * Turns a Kafka record's JSON value into the text of each target column, or says why it cannot:
+ * malformed JSON, a value that does not fit its column's type, a missing key field. Pure, so the
+ * rules are unit-tested; the writer COPYs the text, and PostgreSQL parses it once more.
+ *
+ * The checks here are what keeps one bad record from failing a COPY of 10,000: a value PostgreSQL
+ * would reject is caught before it reaches the batch. (What slips through — say a timestamp in
+ * year 300000 — fails the batch's COPY, and the writer then finds the culprit row by row.)
+ */
+import type { COLUMN_TYPES } from '../pipeline/task-types/kafka-to-postgres.js';
+
+export type ColumnType = (typeof COLUMN_TYPES)[number];
+
+export interface ColumnPlan {
+  /** Target column. */
+  readonly name: string;
+  /** Path in the JSON value; empty means the whole value. */
+  readonly path: readonly string[];
+  readonly type: ColumnType;
+  /** Upsert key columns must be present. */
+  readonly key: boolean;
+}
+
+export type Decoded = { readonly ok: true; readonly values: (string | null)[] } | { readonly ok: false; readonly error: string };
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const INTEGER_TEXT = /^[+-]?\d{1,20}$/;
+const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+// ISO-8601 date or date-time with optional fraction and zone: what both Date.parse and PostgreSQL read alike.
+const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+export function decodeRecord(value: Buffer | null, columns: readonly ColumnPlan[]): Decoded {
+  if (value === null) return { ok: false, error: 'the record has no value (a tombstone)' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (error) {
+    return { ok: false, error: `malformed JSON: ${(error as Error).message}` };
+  }
+  const values: (string | null)[] = new Array(columns.length);
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i]!;
+    let field: unknown = parsed;
+    if (column.path.length > 0) {
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        return { ok: false, error: `expected a JSON object, got ${describe(parsed)}` };
+      }
+      for (const part of column.path) field = field !== null && typeof field === 'object' && !Array.isArray(field) ? (field as Record<string, unknown>)[part] : undefined;
+    }
+    if (field === undefined || field === null) {
+      if (column.key) return { ok: false, error: `key field "${column.path.join('.')}" is missing or null` };
+      values[i] = null;
+      continue;
+    }
+    const text = toColumnText(field, column.type);
+    if (typeof text !== 'string') return { ok: false, error: `field "${column.path.join('.') || '(value)'}" → column ${column.name} (${column.type}): ${text.error}` };
+    values[i] = text;
+  }
+  return { ok: true, values };
+}
+
+/** The text PostgreSQL reads as this type, or why the value does not fit. */
+export function toColumnText(value: unknown, type: ColumnType): string | { error: string } {
+  switch (type) {
+    case 'text': {
+      if (typeof value === 'string') return value.includes('\u0000') ? { error: 'text cannot contain a NUL character' } : value;
+      if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+      return { error: `expected text, got ${describe(value)} (use type jsonb for objects and lists)` };
+    }
+    case 'integer':
+    case 'bigint': {
+      let big: bigint | undefined;
+      if (typeof value === 'number' && Number.isInteger(value)) big = Number.isSafeInteger(value) ? BigInt(value) : undefined;
+      else if (typeof value === 'string' && INTEGER_TEXT.test(value.trim())) big = BigInt(value.trim());
+      if (big === undefined) return { error: `expected ${type === 'integer' ? 'an integer' : 'a bigint'}, got ${describe(value)}` };
+      const [min, max] = type === 'integer' ? [BigInt(INT32_MIN), BigInt(INT32_MAX)] : [INT64_MIN, INT64_MAX];
+      if (big < min || big > max) return { error: `${big} is out of range for ${type}` };
+      return big.toString();
+    }
+    case 'numeric':
+    case 'double': {
+      if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+      if (typeof value === 'string' && DECIMAL_TEXT.test(value.trim()) && (type === 'numeric' || Number.isFinite(Number(value)))) return value.trim();
+      return { error: `expected a number, got ${describe(value)}` };
+    }
+    case 'boolean': {
+      if (value === true || value === 'true') return 't';
+      if (value === false || value === 'false') return 'f';
+      return { error: `expected true or false, got ${describe(value)}` };
+    }
+    case 'timestamptz': {
+      if (typeof value === 'string' && TIMESTAMP_TEXT.test(value) && !Number.isNaN(Date.parse(value.replace(' ', 'T')))) return value;
+      // Numbers are epoch milliseconds (what Kafka record timestamps and Date.now() are).
+      if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e15) return new Date(value).toISOString();
+      return { error: `expected an ISO-8601 timestamp or epoch milliseconds, got ${describe(value)}` };
+    }
+    case 'jsonb': {
+      const text = JSON.stringify(value);
+      return text.includes('\\u0000') ? { error: 'jsonb cannot contain a NUL character (\\u0000)' } : text;
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'string') return `"${value.length > 30 ? `${value.slice(0, 27)}...` : value}"`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/** One line of COPY text format: tab-separated, `\N` for NULL, backslash escapes. */
+export function toCopyLine(values: readonly (string | null)[]): string {
+  let line = '';
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) line += '\t';
+    const value = values[i];
+    line += value === null || value === undefined ? '\\N' : escapeCopyText(value);
+  }
+  return `${line}\n`;
+}
+
+const NEEDS_ESCAPE = /[\\\n\r\t]/;
+function escapeCopyText(text: string): string {
+  if (!NEEDS_ESCAPE.test(text)) return text;
+  return text.replace(/[\\\n\r\t]/g, (c) => (c === '\\' ? '\\\\' : c === '\n' ? '\\n' : c === '\r' ? '\\r' : '\\t'));
+}
+
+/** A record's key or value as text for the dead-letter table: UTF-8 when it is, else `base64:…`. */
+export function toDeadLetterText(bytes: Buffer | null): string | null {
+  if (bytes === null) return null;
+  const text = bytes.toString('utf8');
+  if (!text.includes('\uFFFD') && !text.includes('\u0000')) return text;
+  return `base64:${bytes.toString('base64')}`;
+}

@@ -1,0 +1,306 @@
+/**
+ * The consume loop of kafka.to_postgres, separate from the task runner so the bench drives exactly
+ * the code the task runs.
+ *
+ * Flow: records arrive per partition from the group consumer, are decoded into a buffer, and the
+ * buffer is flushed by the writer (one transaction: rows + dead letters + offset compare-and-set)
+ * when it holds `batchSize` records, when its oldest record waited `batchMaxWaitMs`, or when it
+ * holds everything up to the end offsets seen at start. One flush runs at a time, in the
+ * background: Kafka fetches the next batch while Postgres writes this one (consuming and writing
+ * one after the other ran at ~0.6 of the slower of the two; overlapped, at ~the slower one). When
+ * a full buffer waits for a running flush, the fetch loop waits too (back-pressure).
+ *
+ * Offsets: Postgres is the truth. On every assignment the consumer seeks each partition to the
+ * stored offset (the low watermark when none); records below it are skipped. When the
+ * compare-and-set fails (another member wrote first), the buffer is dropped and the partitions
+ * re-sought to what Postgres says.
+ */
+import type pg from 'pg';
+import { DfmError, messageOf } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
+import { decodeRecord, type ColumnPlan, type ColumnType } from './kafka-record-decode.js';
+import { openBatchWriter, type PartitionAdvance, type PendingRecord } from './kafka-to-postgres-writer.js';
+
+export interface ConsumeToPostgresOptions {
+  readonly kafka: KafkaClient;
+  readonly brokers: readonly string[];
+  readonly pool: pg.Pool;
+  readonly topic: string;
+  readonly table: string;
+  readonly groupId: string;
+  readonly mode: 'upsert' | 'append';
+  readonly key: readonly string[] | undefined;
+  readonly columns: Readonly<Record<string, { field: string | undefined; type: ColumnType }>> | undefined;
+  readonly until: { readonly caughtUp: boolean; readonly maxRecords: number | undefined; readonly maxDurationMs: number | undefined };
+  readonly batchSize: number;
+  readonly batchMaxWaitMs: number;
+  readonly deadLetterTable: string | undefined;
+  readonly createTopic: { readonly partitions: number; readonly replicationFactor: number } | undefined;
+  readonly sessionTimeoutMs: number;
+  readonly runId: number | null;
+  /** True when the target is the metadata database (dfm's tables exist there). */
+  readonly metadataDatabase: boolean;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Bench only: false leaves the offsets out of the transaction. */
+  readonly storeOffsets?: boolean;
+  readonly onCommitted?: (batch: { rows: number; deadLetters: number; records: number }) => void;
+}
+
+export interface ConsumeToPostgresOutput {
+  readonly topic: string;
+  readonly table: string;
+  /** Records consumed and committed (rows + dead letters). */
+  readonly records: number;
+  readonly rows: number;
+  readonly deadLetters: number;
+  readonly batches: number;
+  /** Batches rolled back because another consumer had advanced the offsets (zombie fence). */
+  readonly fenced: number;
+  /** Stored next offset per partition when the task finished. */
+  readonly offsets: Record<string, string>;
+  /** End offsets seen at start (the `caught_up` target). */
+  readonly endOffsets: Record<string, string>;
+  readonly stoppedBy: 'caught_up' | 'max_records' | 'max_duration';
+  readonly elapsedMs: number;
+}
+
+export async function consumeToPostgres(options: ConsumeToPostgresOptions): Promise<ConsumeToPostgresOutput> {
+  const began = Date.now();
+  const { logger, signal, topic } = options;
+  const admin = createKafkaAdmin(options.kafka, options.brokers);
+  let writer: Awaited<ReturnType<typeof openBatchWriter>> | undefined;
+  let consumer: GroupConsumer | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    await admin.ensureTopic(topic, options.createTopic);
+    const ranges = await admin.fetchPartitionRanges(topic);
+    writer = await openBatchWriter(options.pool, {
+      table: options.table,
+      mode: options.mode,
+      key: options.key,
+      columns: options.columns,
+      consumer: options.groupId,
+      topic,
+      deadLetterTable: options.deadLetterTable ?? 'dfm.dead_letter',
+      runId: options.runId,
+      ensureDfmTables: !options.metadataDatabase,
+      storeOffsets: options.storeOffsets ?? true,
+      logger,
+    });
+    const w = writer;
+    const columns: readonly ColumnPlan[] = w.columns;
+    const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
+
+    // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
+    let stored = await w.readStoredOffsets();
+    const caughtUp = (offsets: ReadonlyMap<number, bigint>) =>
+      [...ranges].every(([p, r]) => (offsets.get(p) ?? r.low) >= r.high);
+    const output = (stoppedBy: ConsumeToPostgresOutput['stoppedBy']): ConsumeToPostgresOutput => ({
+      topic,
+      table: options.table,
+      records: counts.records,
+      rows: counts.rows,
+      deadLetters: counts.deadLetters,
+      batches: counts.batches,
+      fenced: counts.fenced,
+      offsets: Object.fromEntries([...stored].sort(([a], [b]) => a - b).map(([p, o]) => [String(p), o.toString()])),
+      endOffsets: Object.fromEntries([...endOffsets].map(([p, o]) => [String(p), o.toString()])),
+      stoppedBy,
+      elapsedMs: Date.now() - began,
+    });
+    const counts = { records: 0, rows: 0, deadLetters: 0, batches: 0, fenced: 0 };
+    if (options.until.caughtUp && caughtUp(stored)) {
+      logger.info({ topic }, 'already caught up with the end offsets');
+      return output('caught_up');
+    }
+
+    // Next offset expected from Kafka per assigned partition (records below it are already stored).
+    const position = new Map<number, bigint>();
+    let assigned: readonly number[] = [];
+    let buffer: PendingRecord[] = [];
+    let bufferSince = 0;
+    let flushing: Promise<void> | undefined;
+    let inFlight = 0;
+    let finish!: (reason: ConsumeToPostgresOutput['stoppedBy']) => void;
+    let fail!: (error: unknown) => void;
+    let done = false;
+    const finished = new Promise<ConsumeToPostgresOutput['stoppedBy']>((resolve, reject) => {
+      finish = (reason) => {
+        done = true;
+        resolve(reason);
+      };
+      fail = (error) => {
+        done = true;
+        reject(error);
+      };
+    });
+
+    const maxRecords = options.until.maxRecords;
+    const pendingRecords = () => counts.records + inFlight + buffer.length;
+    const reachedMaxRecords = () => maxRecords !== undefined && counts.records >= maxRecords;
+
+    /** Writes what is buffered now. Runs one at a time; errors end the task. */
+    function flush(): Promise<void> {
+      if (flushing) return flushing;
+      if (buffer.length === 0 || done) return Promise.resolve();
+      // Defence in depth: never write below what Postgres says is stored (the CAS would also refuse).
+      const records = buffer.filter((r) => r.offset >= (stored.get(r.partition) ?? -1n));
+      buffer = [];
+      if (records.length === 0) return Promise.resolve();
+      const advances = new Map<number, PartitionAdvance>();
+      for (const record of records) advances.set(record.partition, { expected: stored.get(record.partition), next: record.offset + 1n });
+      inFlight = records.length;
+      flushing = (async () => {
+        const outcome = await w.write(records, advances, signal);
+        if (outcome.status === 'fenced') {
+          counts.fenced++;
+          logger.warn({ topic, group: options.groupId, partitions: outcome.partitions }, 'offset compare-and-set failed: another consumer stored these partitions first; rolled back and re-reading the stored offsets');
+          await resync();
+          return;
+        }
+        for (const [partition, advance] of advances) stored.set(partition, advance.next);
+        counts.records += records.length;
+        counts.rows += outcome.rows;
+        counts.deadLetters += outcome.deadLetters;
+        counts.batches++;
+        options.onCommitted?.({ rows: outcome.rows, deadLetters: outcome.deadLetters, records: records.length });
+        // Only so the group's lag is visible in Kafka tooling; Postgres stays the truth.
+        void consumer?.commit(new Map([...advances].map(([p, a]) => [p, a.next]))).catch((error: unknown) => logger.debug({ err: { message: messageOf(error) } }, 'committing offsets to Kafka failed (lag display only)'));
+        if (reachedMaxRecords()) finish('max_records');
+        else await checkCaughtUp();
+      })()
+        .catch((error: unknown) => fail(error))
+        .finally(() => {
+          flushing = undefined;
+          inFlight = 0;
+        });
+      return flushing;
+    }
+
+    /** Partitions of other group members (a concurrent run) count too, so read them all. */
+    async function checkCaughtUp(): Promise<void> {
+      if (options.until.caughtUp && !done && caughtUp(await w.readStoredOffsets())) finish('caught_up');
+    }
+
+    /** After a fence: take Postgres' offsets, drop the buffer, seek there. */
+    async function resync(): Promise<void> {
+      stored = await w.readStoredOffsets();
+      buffer = [];
+      for (const partition of assigned) {
+        const start = stored.get(partition) ?? ranges.get(partition)?.low ?? 0n;
+        position.set(partition, start);
+        consumer?.seek(partition, start);
+      }
+      await checkCaughtUp();
+    }
+
+    const bufferHoldsEverything = () =>
+      options.until.caughtUp && assigned.length > 0 && assigned.every((p) => (position.get(p) ?? 0n) >= (endOffsets.get(p) ?? 0n));
+
+    function startFlush(): void {
+      void flush();
+    }
+
+    async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void> {
+      if (done) return;
+      let from = position.get(partition);
+      if (from === undefined) return;
+      for (const record of records) {
+        if (record.offset < from) continue; // already stored (a re-fetch after a seek or rebalance)
+        if (maxRecords !== undefined && pendingRecords() >= maxRecords) break;
+        const decoded = decodeRecord(record.value, columns);
+        if (buffer.length === 0) bufferSince = Date.now();
+        buffer.push({
+          partition,
+          offset: record.offset,
+          key: record.key,
+          value: record.value,
+          values: decoded.ok ? decoded.values : undefined,
+          error: decoded.ok ? undefined : decoded.error,
+        });
+        from = record.offset + 1n;
+      }
+      position.set(partition, from);
+      const full = buffer.length >= options.batchSize || bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords);
+      if (!full) return;
+      // Back-pressure: a full buffer waits for the running flush, then starts the next one.
+      while (flushing && !done) {
+        await heartbeat().catch(() => {});
+        await flushing;
+      }
+      startFlush();
+    }
+
+    consumer = await startGroupConsumer(options.kafka, options.brokers, {
+      groupId: options.groupId,
+      topic,
+      sessionTimeoutMs: options.sessionTimeoutMs,
+      maxWaitTimeMs: Math.min(500, options.batchMaxWaitMs),
+      async onAssign(partitions) {
+        // A rebalance: what was buffered may belong to partitions now owned by another member.
+        if (flushing) await flushing;
+        stored = await w.readStoredOffsets();
+        buffer = [];
+        assigned = partitions;
+        position.clear();
+        const starts = new Map<number, bigint>();
+        for (const partition of partitions) {
+          const start = stored.get(partition) ?? ranges.get(partition)?.low ?? 0n;
+          starts.set(partition, start);
+          position.set(partition, start);
+        }
+        logger.info({ topic, group: options.groupId, partitions, starts: Object.fromEntries([...starts].map(([p, o]) => [p, o.toString()])) }, 'partitions assigned; seeking to the offsets stored in Postgres');
+        void checkCaughtUp().catch((error: unknown) => fail(error));
+        return starts;
+      },
+      onRecords,
+      onFail: (error) => fail(new DfmError('KAFKA_CONSUMER_FAILED', `The consumer of "${topic}" stopped: ${messageOf(error)}`, { cause: error, retryable: true })),
+    });
+
+    // Time-based flush: a quiet topic still lands its records within batch_max_wait. Once a second
+    // an idle consumer also re-reads the stored offsets (another member may have finished the work).
+    let lastIdleCheck = Date.now();
+    timers.push(
+      setInterval(() => {
+        if (flushing || done) return;
+        if (buffer.length > 0 && (Date.now() - bufferSince >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
+        else if (buffer.length === 0 && Date.now() - lastIdleCheck >= 1000) {
+          lastIdleCheck = Date.now();
+          void checkCaughtUp().catch((error: unknown) => fail(error));
+        }
+      }, Math.max(10, Math.min(100, Math.floor(options.batchMaxWaitMs / 4)))),
+    );
+    if (options.until.maxDurationMs !== undefined) {
+      timers.push(
+        setTimeout(() => {
+          void (async () => {
+            while (flushing) await flushing;
+            await flush();
+            finish('max_duration');
+          })().catch((error: unknown) => fail(error));
+        }, options.until.maxDurationMs),
+      );
+    }
+    const onAbort = () => fail(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal.aborted) throw signal.reason;
+      const stoppedBy = await finished;
+      logger.info({ topic, records: counts.records, deadLetters: counts.deadLetters, batches: counts.batches }, `kafka.to_postgres stopped: ${stoppedBy}`);
+      return output(stoppedBy);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      for (const timer of timers) clearTimeout(timer);
+      await consumer.stop();
+      // An aborted run's in-flight flush sees the signal before COMMIT and rolls back.
+      await flushing?.catch(() => {});
+    }
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    await consumer?.stop();
+    await writer?.close();
+    await admin.close();
+  }
+}

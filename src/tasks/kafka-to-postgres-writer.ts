@@ -1,0 +1,352 @@
+/**
+ * Writes one batch of Kafka records into Postgres in ONE transaction: the rows (COPY into a
+ * session-local staging table, then one INSERT … SELECT into the target), the dead letters, and
+ * the next offset of every partition in the batch as a compare-and-set on the offset this
+ * consumer last read. A consumer whose partitions were given to another member meanwhile (a
+ * zombie of an old group generation, kafkajs issue 1046) finds the stored offset moved, matches
+ * no row, and rolls everything back: exactly once, with Postgres as the only source of truth.
+ *
+ * Why COPY into staging rather than INSERT … VALUES: COPY of 10,000 rows of ~200 bytes is one
+ * round trip of streamed text, and the single INSERT … SELECT lets upsert mode keep the last
+ * record per key (`distinct on … order by seq desc`), which ON CONFLICT needs (a key may appear
+ * once per statement).
+ */
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
+import type pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { DfmError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { toCopyLine, toDeadLetterText, type ColumnPlan, type ColumnType } from './kafka-record-decode.js';
+
+export interface PendingRecord {
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** Column text when the record decoded, else undefined and `error` says why. */
+  readonly values: (string | null)[] | undefined;
+  error: string | undefined;
+}
+
+export interface PartitionAdvance {
+  /** The offset stored now (undefined: no row yet). */
+  readonly expected: bigint | undefined;
+  /** Stored after the commit: last offset of the batch + 1. */
+  readonly next: bigint;
+}
+
+export type WriteOutcome =
+  | { readonly status: 'committed'; readonly rows: number; readonly deadLetters: number; readonly rowByRow: boolean }
+  | { readonly status: 'fenced'; readonly partitions: readonly number[] };
+
+export interface BatchWriterOptions {
+  readonly table: string;
+  readonly mode: 'upsert' | 'append';
+  readonly key: readonly string[] | undefined;
+  /** Column mapping from the task config; undefined: the whole value goes to a `value` column. */
+  readonly columns: Readonly<Record<string, { field: string | undefined; type: ColumnType }>> | undefined;
+  /** Owner of the stored offsets: the consumer group id. */
+  readonly consumer: string;
+  readonly topic: string;
+  readonly deadLetterTable: string;
+  readonly runId: number | null;
+  /** The metadata database has dfm's tables; another connection gets them created on first use. */
+  readonly ensureDfmTables: boolean;
+  /** Bench only: false leaves the offsets out of the transaction (to measure what they cost). */
+  readonly storeOffsets?: boolean;
+  readonly logger: Logger;
+}
+
+export interface BatchWriter {
+  readonly columns: readonly ColumnPlan[];
+  readStoredOffsets(): Promise<Map<number, bigint>>;
+  write(records: readonly PendingRecord[], advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal): Promise<WriteOutcome>;
+  close(): Promise<void>;
+}
+
+const TYPE_OF_FORMAT: Record<string, ColumnType> = {
+  text: 'text',
+  'character varying': 'text',
+  integer: 'integer',
+  smallint: 'integer',
+  bigint: 'bigint',
+  numeric: 'numeric',
+  'double precision': 'double',
+  real: 'double',
+  boolean: 'boolean',
+  'timestamp with time zone': 'timestamptz',
+  'timestamp without time zone': 'timestamptz',
+  date: 'timestamptz',
+  jsonb: 'jsonb',
+  json: 'jsonb',
+};
+
+/** `raw.Orders` → `"raw"."orders"`: names are validated unquoted identifiers, folded as Postgres does. */
+export function quoteName(name: string): string {
+  return name
+    .split('.')
+    .map((part) => `"${part.toLowerCase()}"`)
+    .join('.');
+}
+
+/** Holds one connection for the task's life: the staging table is session-local. */
+export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions): Promise<BatchWriter> {
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    // A consumer frozen inside a transaction (SIGSTOP, a stuck VM) must not hold the offset rows
+    // for ever: between our statements a transaction is idle for microseconds, so 15 s is only
+    // ever reached by a process that stopped running.
+    await client.query("set idle_in_transaction_session_timeout = '15s'");
+    if (options.ensureDfmTables) await ensureDfmTables(client, options.deadLetterTable);
+    else if (options.deadLetterTable !== 'dfm.dead_letter') await ensureDeadLetterTable(client, options.deadLetterTable);
+    const targetTypes = await readColumnTypes(client, options.table);
+    const columns = planColumns(options, targetTypes);
+    const staging = `dfm_stage_${Math.random().toString(36).slice(2, 10)}`;
+    await client.query(
+      `create temp table ${staging} (dfm_seq integer not null, ${columns.map((c) => `${quoteName(c.name)} ${targetTypes.get(c.name)!}`).join(', ')}) on commit delete rows`,
+    );
+    return createWriter(client, options, columns, targetTypes, staging, () => {
+      broken = true;
+    });
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+
+  function createWriter(
+    client: pg.PoolClient,
+    options: BatchWriterOptions,
+    columns: ColumnPlan[],
+    targetTypes: Map<string, string>,
+    staging: string,
+    markBroken: () => void,
+  ): BatchWriter {
+    const table = quoteName(options.table);
+    const names = columns.map((c) => quoteName(c.name));
+    const keyNames = (options.key ?? []).map(quoteName);
+    const nonKey = names.filter((n) => !keyNames.includes(n));
+    const onConflict =
+      options.mode === 'upsert'
+        ? ` on conflict (${keyNames.join(', ')}) do ${nonKey.length === 0 ? 'nothing' : `update set ${nonKey.map((n) => `${n} = excluded.${n}`).join(', ')}`}`
+        : '';
+    const insertFromStaging =
+      options.mode === 'upsert'
+        ? `insert into ${table} (${names.join(', ')}) select distinct on (${keyNames.join(', ')}) ${names.join(', ')} from ${staging} order by ${keyNames.join(', ')}, dfm_seq desc${onConflict}`
+        : `insert into ${table} (${names.join(', ')}) select ${names.join(', ')} from ${staging}`;
+    const insertOneRow = `insert into ${table} (${names.join(', ')}) values (${columns.map((c, i) => `$${i + 1}::${targetTypes.get(c.name)!}`).join(', ')})${onConflict}`;
+    const copyStatement = `copy ${staging} (dfm_seq, ${names.join(', ')}) from stdin`;
+    const deadLetterTable = quoteName(options.deadLetterTable);
+
+    async function writeDeadLetters(records: readonly PendingRecord[]): Promise<number> {
+      const dead = records.filter((r) => r.error !== undefined);
+      if (dead.length === 0) return 0;
+      await client.query(
+        `insert into ${deadLetterTable} (consumer, topic, partition, "offset", key, value, error, run_id)
+         select $1, $2, d.partition, d.offset, d.key, d.value, d.error, $8::bigint
+           from unnest($3::int[], $4::bigint[], $5::text[], $6::text[], $7::text[]) as d(partition, "offset", key, value, error)
+         on conflict do nothing`,
+        [
+          options.consumer,
+          options.topic,
+          dead.map((r) => r.partition),
+          dead.map((r) => r.offset.toString()),
+          dead.map((r) => toDeadLetterText(r.key)),
+          dead.map((r) => toDeadLetterText(r.value)),
+          dead.map((r) => r.error!),
+          options.runId,
+        ],
+      );
+      return dead.length;
+    }
+
+    /** The compare-and-set: every partition's stored offset must still be what we read. */
+    async function advanceOffsets(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[]> {
+      if (options.storeOffsets === false) return [];
+      const existing = [...advances].filter(([, a]) => a.expected !== undefined);
+      const fresh = [...advances].filter(([, a]) => a.expected === undefined);
+      const fenced: number[] = [];
+      if (existing.length > 0) {
+        const { rows } = await client.query<{ partition: number }>(
+          `update dfm.kafka_offset o set "offset" = i.next, updated_at = now()
+             from unnest($3::int[], $4::bigint[], $5::bigint[]) as i(partition, expected, next)
+            where o.consumer = $1 and o.topic = $2 and o.partition = i.partition and o."offset" = i.expected
+           returning o.partition`,
+          [options.consumer, options.topic, existing.map(([p]) => p), existing.map(([, a]) => a.expected!.toString()), existing.map(([, a]) => a.next.toString())],
+        );
+        const updated = new Set(rows.map((r) => r.partition));
+        fenced.push(...existing.map(([p]) => p).filter((p) => !updated.has(p)));
+      }
+      if (fresh.length > 0) {
+        const { rows } = await client.query<{ partition: number }>(
+          `insert into dfm.kafka_offset (consumer, topic, partition, "offset")
+           select $1, $2, i.partition, i.next from unnest($3::int[], $4::bigint[]) as i(partition, next)
+           on conflict do nothing returning partition`,
+          [options.consumer, options.topic, fresh.map(([p]) => p), fresh.map(([, a]) => a.next.toString())],
+        );
+        const inserted = new Set(rows.map((r) => r.partition));
+        fenced.push(...fresh.map(([p]) => p).filter((p) => !inserted.has(p)));
+      }
+      return fenced;
+    }
+
+    async function copyRows(records: readonly PendingRecord[]): Promise<number> {
+      const good = records.filter((r) => r.error === undefined);
+      if (good.length === 0) return 0;
+      const stream = client.query(copyStreams.from(copyStatement));
+      // ~64 KB chunks: large enough to amortise stream overhead, small enough not to double memory.
+      await pipeline(Readable.from(copyChunks(good), { objectMode: false }), stream);
+      await client.query(insertFromStaging);
+      return good.length;
+    }
+
+    async function insertRowByRow(records: readonly PendingRecord[]): Promise<number> {
+      let rows = 0;
+      for (const record of records) {
+        if (record.error !== undefined) continue;
+        await client.query('savepoint dfm_row');
+        try {
+          await client.query(insertOneRow, record.values!);
+          await client.query('release savepoint dfm_row');
+          rows++;
+        } catch (error) {
+          if (!isDataError(error)) throw error;
+          await client.query('rollback to savepoint dfm_row');
+          record.error = `rejected by PostgreSQL: ${(error as Error).message}`;
+        }
+      }
+      return rows;
+    }
+
+    async function transact(records: readonly PendingRecord[], advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal, rowByRow: boolean): Promise<WriteOutcome> {
+      await client.query('begin');
+      try {
+        const rows = rowByRow ? await insertRowByRow(records) : await copyRows(records);
+        const deadLetters = await writeDeadLetters(records);
+        const fenced = await advanceOffsets(advances);
+        if (fenced.length > 0) {
+          await client.query('rollback');
+          return { status: 'fenced', partitions: fenced };
+        }
+        if (signal.aborted) throw signal.reason;
+        await client.query('commit');
+        return { status: 'committed', rows, deadLetters, rowByRow };
+      } catch (error) {
+        await client.query('rollback').catch(() => markBroken());
+        throw error;
+      }
+    }
+
+    return {
+      columns,
+      async readStoredOffsets() {
+        const { rows } = await client.query<{ partition: number; offset: string }>(
+          'select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2',
+          [options.consumer, options.topic],
+        );
+        return new Map(rows.map((r) => [r.partition, BigInt(r.offset)]));
+      },
+      async write(records, advances, signal) {
+        try {
+          return await transact(records, advances, signal, false);
+        } catch (error) {
+          // A value the decoder let through but Postgres rejects (class 22: data exception, 23:
+          // constraint) fails the whole COPY; write the batch again row by row to find it.
+          if (!isDataError(error)) throw error;
+          options.logger.warn({ code: (error as { code?: string }).code }, 'a batch was rejected by PostgreSQL; writing it row by row to dead-letter the bad records');
+          return transact(records, advances, signal, true);
+        }
+      },
+      async close() {
+        await client.query(`drop table if exists ${staging}`).catch(() => markBroken());
+        client.release(broken);
+      },
+    };
+  }
+}
+
+function* copyChunks(records: readonly PendingRecord[]): Generator<string> {
+  let chunk = '';
+  for (let i = 0; i < records.length; i++) {
+    chunk += `${i}\t${toCopyLine(records[i]!.values!)}`;
+    if (chunk.length >= 65_536) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
+}
+
+async function readColumnTypes(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
+  const { rows } = await client.query<{ name: string; type: string }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
+       from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+    [quoteName(table)],
+  );
+  if (rows.length === 0) {
+    throw new DfmError('TARGET_TABLE_MISSING', `Table ${table} does not exist. Create it in a postgres.sql task that this task needs (e.g. "create table if not exists ${table} (…)").`, {
+      retryable: false,
+    });
+  }
+  return new Map(rows.map((r) => [r.name, r.type]));
+}
+
+/** The columns written, in order, with their JSON paths and types. */
+function planColumns(options: BatchWriterOptions, targetTypes: ReadonlyMap<string, string>): ColumnPlan[] {
+  const keys = new Set((options.key ?? []).map((k) => k.toLowerCase()));
+  const typeOf = (name: string) => TYPE_OF_FORMAT[(targetTypes.get(name) ?? 'text').replace(/\(.*\)$/, '')] ?? 'text';
+  const planned: ColumnPlan[] = options.columns
+    ? Object.entries(options.columns).map(([name, c]) => ({ name: name.toLowerCase(), path: (c.field ?? name).split('.'), type: c.type, key: keys.has(name.toLowerCase()) }))
+    : [
+        ...(options.key ?? []).map((name) => ({ name: name.toLowerCase(), path: [name], type: typeOf(name.toLowerCase()), key: true })),
+        { name: 'value', path: [], type: 'jsonb' as const, key: false },
+      ];
+  const missing = planned.filter((c) => !targetTypes.has(c.name)).map((c) => c.name);
+  if (missing.length > 0) {
+    throw new DfmError(
+      'TARGET_COLUMNS_MISSING',
+      `Table ${options.table} has no column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${options.columns ? '' : ' (without "columns", the whole record goes to a jsonb column named value)'}. Add ${missing.length > 1 ? 'them' : 'it'} to the table or change "columns".`,
+      { retryable: false },
+    );
+  }
+  return planned;
+}
+
+const DEAD_LETTER_COLUMNS = `id bigserial primary key, consumer text not null, topic text not null, partition integer not null, "offset" bigint not null,
+  key text, value text, error text not null, run_id bigint, at timestamptz not null default now(), unique (consumer, topic, partition, "offset")`;
+
+/** On a connection other than the metadata database: dfm's offset and dead-letter tables, same shape as the migration's. */
+async function ensureDfmTables(client: pg.PoolClient, deadLetterTable: string): Promise<void> {
+  await client.query('begin');
+  try {
+    // Serialises concurrent first runs: CREATE … IF NOT EXISTS races on the catalog otherwise.
+    await client.query("select pg_advisory_xact_lock(hashtext('dfm.ensure_kafka_tables'))");
+    await client.query('create schema if not exists dfm');
+    await client.query(`create table if not exists dfm.kafka_offset (consumer text not null, topic text not null, partition integer not null,
+      "offset" bigint not null, updated_at timestamptz not null default now(), primary key (consumer, topic, partition))`);
+    await client.query(`create table if not exists dfm.dead_letter (${DEAD_LETTER_COLUMNS})`);
+    if (deadLetterTable !== 'dfm.dead_letter') await client.query(`create table if not exists ${quoteName(deadLetterTable)} (${DEAD_LETTER_COLUMNS})`);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}
+
+async function ensureDeadLetterTable(client: pg.PoolClient, table: string): Promise<void> {
+  await client.query('begin');
+  try {
+    await client.query("select pg_advisory_xact_lock(hashtext('dfm.ensure_kafka_tables'))");
+    await client.query(`create table if not exists ${quoteName(table)} (${DEAD_LETTER_COLUMNS})`);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * Kafka helpers of the data-plane tests. Records are seeded and read back with kcat (librdkafka),
+ * a client independent of the one dfm uses, so a bug in dfm's Kafka module cannot hide itself.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { inject } from 'vitest';
+import { createKafka, createKafkaAdmin, type PartitionRange } from '../../src/kafka/kafka-client.js';
+import { testLogger } from '../helpers/orchestration.js';
+
+const run = promisify(execFile);
+
+export function brokers(): string[] {
+  return inject('kafkaBrokers');
+}
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = createKafkaAdmin(createKafka(brokers(), testLogger), brokers());
+  try {
+    await admin.ensureTopic(topic, { partitions, replicationFactor: 1 });
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function partitionRanges(topic: string): Promise<Map<number, PartitionRange>> {
+  const admin = createKafkaAdmin(createKafka(brokers(), testLogger), brokers());
+  try {
+    return await admin.fetchPartitionRanges(topic);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** Produces `key<TAB>value` lines with kcat (acks=all); values must not contain tabs or newlines. */
+export async function produceWithKcat(topic: string, records: readonly { key: string; value: string }[]): Promise<void> {
+  const child = spawn('kcat', ['-P', '-b', brokers().join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000'], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ENOENT' ? new Error('kcat is not installed; apt-get install -y kcat') : error));
+    child.on('exit', (code) => resolve(code));
+  });
+  const chunk: string[] = [];
+  for (const r of records) {
+    chunk.push(`${r.key}\t${r.value}\n`);
+    if (chunk.length === 5000) {
+      if (!child.stdin!.write(chunk.join(''))) await new Promise((r) => child.stdin!.once('drain', r));
+      chunk.length = 0;
+    }
+  }
+  child.stdin!.end(chunk.join(''));
+  const code = await exited;
+  if (code !== 0) throw new Error(`kcat -P exited with ${code}: ${stderr}`);
+}
+
+export interface KcatRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: string;
+  readonly value: string;
+  readonly headers: string;
+}
+
+/** Every record of the topic, read with kcat from the beginning to the current end. */
+export async function readWithKcat(topic: string): Promise<KcatRecord[]> {
+  const { stdout } = await run('kcat', ['-C', '-b', brokers().join(','), '-t', topic, '-e', '-q', '-f', '%p\t%o\t%k\t%h\t%s\n'], { timeout: 60_000, maxBuffer: 256 * 1024 * 1024 });
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [partition, offset, key, headers, ...value] = line.split('\t');
+      return { partition: Number(partition), offset: Number(offset), key: key!, headers: headers!, value: value.join('\t') };
+    });
+}
+
+export async function deleteTopic(topic: string): Promise<void> {
+  const kafka = createKafka(brokers(), testLogger);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+  } finally {
+    await admin.disconnect();
+  }
+}
