@@ -186,7 +186,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
 
     /** After a fence: take Postgres' offsets, drop the buffer, seek there. */
     async function resync(): Promise<void> {
+      epoch++;
       stored = await w.readStoredOffsets();
+      epoch++;
       buffer = [];
       for (const partition of assigned) {
         const start = stored.get(partition) ?? ranges.get(partition)?.low ?? 0n;
@@ -203,11 +205,15 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       void flush();
     }
 
+    /** Bumped when the positions are reset (assignment, fence): records of an older fetch are dropped. */
+    let epoch = 0;
+
     async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void> {
-      if (done) return;
-      let from = position.get(partition);
-      if (from === undefined) return;
+      const startEpoch = epoch;
       for (const record of records) {
+        if (done || epoch !== startEpoch) return;
+        const from = position.get(partition);
+        if (from === undefined) return;
         if (record.offset < from) continue; // already stored (a re-fetch after a seek or rebalance)
         if (maxRecords !== undefined && pendingRecords() >= maxRecords) break;
         const decoded = decodeRecord(record.value, columns);
@@ -220,12 +226,15 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
           values: decoded.ok ? decoded.values : undefined,
           error: decoded.ok ? undefined : decoded.error,
         });
-        from = record.offset + 1n;
+        position.set(partition, record.offset + 1n);
+        // One kafkajs fetch can hold ~20,000 records per partition: cut it at batch_size.
+        if (buffer.length >= options.batchSize) await flushWhenFree(heartbeat);
       }
-      position.set(partition, from);
-      const full = buffer.length >= options.batchSize || bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords);
-      if (!full) return;
-      // Back-pressure: a full buffer waits for the running flush, then starts the next one.
+      if (bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords)) await flushWhenFree(heartbeat);
+    }
+
+    /** Back-pressure: a full buffer waits for the running flush, then starts the next one. */
+    async function flushWhenFree(heartbeat: () => Promise<void>): Promise<void> {
       while (flushing && !done) {
         await heartbeat().catch(() => {});
         await flushing;
@@ -240,8 +249,10 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       maxWaitTimeMs: Math.min(500, options.batchMaxWaitMs),
       async onAssign(partitions) {
         // A rebalance: what was buffered may belong to partitions now owned by another member.
+        epoch++;
         if (flushing) await flushing;
         stored = await w.readStoredOffsets();
+        epoch++;
         buffer = [];
         assigned = partitions;
         position.clear();
