@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'unit',
           include: ['src/**/*.test.ts'],
           environment: 'node',
+          // Unit tests first: they are fast and point at the cause when integration tests fail.
+          sequence: { groupOrder: 0 },
         },
       },
       {
@@ -24,6 +26,7 @@ export default defineConfig({
           // Two cores: files run two at a time, each with its own database and topics.
           maxWorkers: 2,
           pool: 'forks',
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -34,6 +34,15 @@ function copyRepository(to: string): void {
   }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -69,7 +78,13 @@ describe('quick start', () => {
   chmodSync(root, 0o755);
   let child: ChildProcess | undefined;
   afterAll(() => {
-    if (child && child.exitCode === null && child.pid) process.kill(-child.pid, 'SIGKILL');
+    if (child?.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
     rmSync(root, { recursive: true, force: true });
   });
 
@@ -105,7 +120,12 @@ describe('quick start', () => {
     const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child!.on('exit', (code, signal) => resolve(signal ?? code)));
     process.kill(-child.pid!, 'SIGTERM');
     expect(await exited).toBe('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
+    // npm does not wait for its child: wait for dfm itself (it stops the broker it started, which
+    // can take a few seconds).
+    const dfmPid = Number(/"pid":(\d+)/.exec(output)?.[1]);
+    const deadline = Date.now() + 60_000;
+    while (isAlive(dfmPid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(isAlive(dfmPid)).toBe(false);
     expect(output).toMatch(/"msg":"dfm stopped"/);
     expect(output).not.toMatch(/"level":(50|60)/);
     expect(output).not.toMatch(/npm error/);
