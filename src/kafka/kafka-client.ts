@@ -66,7 +66,7 @@ export interface TopicSettings {
 /** A long-lived admin connection (the trigger watcher polls end offsets every second). */
 export interface KafkaAdmin {
   /** Throws KAFKA_TOPIC_MISSING naming the topic and brokers, unless `create` is given (then creates it). */
-  ensureTopic(topic: string, create?: TopicSettings): Promise<{ created: boolean }>;
+  ensureTopic(topic: string, create?: TopicSettings, missingHint?: string): Promise<{ created: boolean }>;
   /** Low and high watermark of every partition, by partition. */
   fetchPartitionRanges(topic: string): Promise<Map<number, PartitionRange>>;
   close(): Promise<void>;
@@ -83,7 +83,7 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
     await connected;
   };
   return {
-    async ensureTopic(topic, create) {
+    async ensureTopic(topic, create, missingHint = 'Create it, or add create_topic: { partitions: 3, replication_factor: 1 } to the task.') {
       await connect();
       // listTopics, not a metadata request for the topic: with auto.create.topics.enable (the
       // broker default) the latter would create it with the broker's defaults.
@@ -94,7 +94,7 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
       if (!create) {
         throw new DfmError(
           'KAFKA_TOPIC_MISSING',
-          `Kafka topic "${topic}" does not exist on ${brokers.join(',')}. Create it, or add create_topic: { partitions: 3, replication_factor: 1 } to the task.`,
+          `Kafka topic "${topic}" does not exist on ${brokers.join(',')}. ${missingHint}`,
           { retryable: false, details: { topic, brokers } },
         );
       }

@@ -4,16 +4,24 @@
  */
 import { startWorker } from '../executor/start-worker.js';
 import { startScheduler } from '../scheduler/start-scheduler.js';
+import { watchKafkaTriggers } from '../scheduler/watch-kafka-triggers.js';
 import { syncLocalPipelines } from '../scheduler/sync-local-pipelines.js';
 import { createConnections } from '../tasks/create-connections.js';
 import { taskRunners } from '../tasks/task-runners.js';
 import type { RoleStarter } from './start-service.js';
 
 export const serviceRoles: Partial<Record<'scheduler' | 'worker', RoleStarter>> = {
-  scheduler: async ({ config, logger, pool, databaseUrl, metrics }) => {
+  scheduler: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     await syncLocalPipelines(pool, config.pipelinesDir, logger);
     const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: Math.min(config.pollIntervalMs, 1000) });
-    return { name: 'scheduler', stop: () => scheduler.stop() };
+    const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: Math.min(config.pollIntervalMs, 1000) });
+    return {
+      name: 'scheduler',
+      stop: async () => {
+        await triggers.stop();
+        await scheduler.stop();
+      },
+    };
   },
   worker: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     const connections = createConnections({ config, databaseUrl, kafkaBrokers, logger });
