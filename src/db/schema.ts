@@ -94,6 +94,8 @@ export const run = dfm.table(
     uniqueIndex('run_dedupe').on(t.pipelineId, t.dedupeKey),
     index('run_pipeline_state').on(t.pipelineId, t.state),
     index('run_pipeline_created').on(t.pipelineId, t.createdAt),
+    // The sweep that closes runs whose last completion crashed before closing them.
+    index('run_running').on(t.id).where(sql`state = 'running'`),
   ],
 );
 
@@ -122,6 +124,8 @@ export const taskRun = dfm.table(
     uniqueIndex('task_run_run_task').on(t.runId, t.taskId),
     index('task_run_ready').on(t.readyAt, t.id).where(sql`state = 'ready'`),
     index('task_run_running').on(t.heartbeatAt).where(sql`state = 'running'`),
+    // "Is anything of this run left to do?" after every completion, without reading the whole run.
+    index('task_run_open').on(t.runId).where(sql`state in ('pending', 'ready', 'running')`),
   ],
 );
 

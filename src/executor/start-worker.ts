@@ -29,6 +29,7 @@ import { reapStaleTaskRuns } from './reap-stale-task-runs.js';
 import { toTaskError } from './to-task-error.js';
 import {
   completeTaskRun,
+  completeTaskRunIn,
   failTaskRun,
   heartbeatTaskRuns,
   outcomeOf,
@@ -36,6 +37,7 @@ import {
   type Claim,
   type WriteResult,
 } from './write-task-outcome.js';
+import { closeFinishedRuns, closeRunIfDone } from './settle-task-run.js';
 import { appendRunLog } from './append-run-log.js';
 
 export interface WorkerOptions {
@@ -73,6 +75,9 @@ interface InFlight {
   readonly controller: AbortController;
   released: boolean;
   completedInline: boolean;
+  /** Its outcome is being written: heartbeats skip it (the row may be locked by that write). */
+  settling: boolean;
+  downstream: readonly string[] | undefined;
   done: Promise<void>;
 }
 
@@ -122,7 +127,7 @@ export function startWorker(options: WorkerOptions): Worker {
 
   function execute(claim: ClaimedTaskRun & Claim): void {
     const controller = new AbortController();
-    const entry: InFlight = { claim, controller, released: false, completedInline: false, done: Promise.resolve() };
+    const entry: InFlight = { claim, controller, released: false, completedInline: false, settling: false, downstream: undefined, done: Promise.resolve() };
     inFlight.set(claim.id, entry);
     options.metrics?.tasksRunning.set(inFlight.size);
     entry.done = runTask(entry).finally(() => {
@@ -139,7 +144,8 @@ export function startWorker(options: WorkerOptions): Worker {
     let timer: NodeJS.Timeout | undefined;
     let retryDelay = 0;
     try {
-      const pipeline = await loadVersion(options.pool, claim.versionId);
+      const { pipeline, downstream } = await loadVersion(options.pool, claim.versionId);
+      entry.downstream = downstream.get(claim.taskId) ?? [];
       const task = pipeline.tasks.find((t) => t.id === claim.taskId);
       if (!task) throw new DfmError('TASK_UNKNOWN', `Task "${claim.taskId}" is not in version ${claim.versionId} of ${claim.pipelineId}`);
       const settings = effectiveTaskSettings(pipeline, claim.taskId);
@@ -153,7 +159,7 @@ export function startWorker(options: WorkerOptions): Worker {
       log.debug('task attempt started');
       const output = await runner.run(buildContext(entry, task.config as never, log));
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (!entry.completedInline) await writeOutcome(entry, 'success', (client) => completeTaskRun(client, claim, output));
+      if (!entry.completedInline) await writeOutcome(entry, 'success', () => completeTaskRun(options.pool, claim, output, entry.downstream));
       record(claim, 'success', began);
     } catch (error) {
       if (entry.released) return;
@@ -161,7 +167,7 @@ export function startWorker(options: WorkerOptions): Worker {
       const taskError = toTaskError(reason);
       log.warn({ code: taskError.code, retryable: taskError.retryable }, `task attempt failed: ${taskError.message}`);
       void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level: 'error', message: `${taskError.code}: ${taskError.message}` });
-      await writeOutcome(entry, 'failed', (client) => failTaskRun(client, claim, taskError, retryDelay));
+      await writeOutcome(entry, 'failed', () => failTaskRun(options.pool, claim, taskError, retryDelay, entry.downstream));
       record(claim, 'failure', began);
     } finally {
       clearTimeout(timer);
@@ -180,18 +186,19 @@ export function startWorker(options: WorkerOptions): Worker {
    * means it did and only the answer was lost (the ambiguous commit: done, nothing twice); 'lost'
    * means the claim was taken over (the fence kept us out).
    */
-  async function writeOutcome(entry: InFlight, expected: 'success' | 'failed', write: (client: pg.PoolClient) => Promise<WriteResult>): Promise<void> {
+  async function writeOutcome(entry: InFlight, expected: 'success' | 'failed', write: () => Promise<WriteResult>): Promise<void> {
     const { claim } = entry;
+    entry.settling = true;
     const deadline = Date.now() + Math.max(options.heartbeatTimeoutMs * 2, 30_000);
     for (let attempt = 0; ; attempt++) {
       try {
-        const result = await withTransaction(options.pool, write);
+        const result = await write();
         options.afterOutcomeCommit?.(claim);
         if (!result.applied) {
           options.metrics?.fenced.inc();
           logger.warn({ run: claim.runId, task: claim.taskId, attempt: claim.attempt }, 'outcome rejected: this claim was taken over (reaped or cancelled)');
-        } else if (result.runFinished) {
-          options.metrics?.runsFinished.inc({ pipeline: claim.pipelineId, state: result.runFinished });
+        } else if (!result.retried && result.promoted === 0) {
+          await closeRun(claim);
         }
         return;
       } catch (error) {
@@ -202,8 +209,22 @@ export function startWorker(options: WorkerOptions): Worker {
         await sleep(Math.min(OUTCOME_RETRY_MAX_DELAY_MS, 100 * 2 ** attempt));
         const outcome = await outcomeOf(options.pool, claim).catch(() => 'unknown' as const);
         if (outcome === 'lost') return;
-        if (outcome === expected || (expected === 'failed' && outcome === 'retrying')) return;
+        if (outcome === expected || (expected === 'failed' && outcome === 'retrying')) {
+          await closeRun(claim);
+          return;
+        }
       }
+    }
+  }
+
+  /** After an outcome committed: close the run if nothing is left, counting it in the metrics. */
+  async function closeRun(claim: ClaimedTaskRun): Promise<void> {
+    try {
+      const closed = await closeRunIfDone(options.pool, claim.runId);
+      if (closed) options.metrics?.runsFinished.inc({ pipeline: closed.pipelineId, state: closed.state });
+    } catch (error) {
+      // The reaper's sweep closes it later.
+      logger.warn({ err: { message: messageOf(error) }, run: claim.runId }, 'could not close the run yet');
     }
   }
 
@@ -243,7 +264,8 @@ export function startWorker(options: WorkerOptions): Worker {
         const result = await withTransaction(options.pool, async (client) => {
           output = await fn(client);
           if (controller.signal.aborted) throw controller.signal.reason;
-          const written = await completeTaskRun(client, claim, output);
+          entry.settling = true;
+          const written = await completeTaskRunIn(client, claim, output, entry.downstream);
           if (!written.applied) throw new DfmError('CLAIM_LOST', 'This attempt lost its claim (reaped or cancelled); its writes were rolled back');
           return written;
         })
@@ -252,30 +274,29 @@ export function startWorker(options: WorkerOptions): Worker {
             return written;
           })
           .catch(async (error: unknown) => {
-          // The ambiguous commit: the transaction may have committed although we saw an error.
-          if (classifyPostgresError(error).retryable && (await outcomeOf(options.pool, claim).catch(() => 'unknown')) === 'success') {
-            return { applied: true as const, promoted: 0 };
-          }
-          throw error;
-        });
+            // The ambiguous commit: the transaction may have committed although we saw an error.
+            if (classifyPostgresError(error).retryable && (await outcomeOf(options.pool, claim).catch(() => 'unknown')) === 'success') {
+              return { applied: true, promoted: 0 };
+            }
+            entry.settling = false;
+            throw error;
+          });
         entry.completedInline = true;
-        if (result.applied && 'runFinished' in result && result.runFinished) {
-          options.metrics?.runsFinished.inc({ pipeline: claim.pipelineId, state: result.runFinished });
-        }
+        if (result.promoted === 0) await closeRun(claim);
         return output as Awaited<ReturnType<typeof fn>>;
       },
     };
   }
 
   async function heartbeat(): Promise<void> {
-    const claims = [...inFlight.values()].filter((e) => !e.released).map((e) => e.claim);
+    const claims = [...inFlight.values()].filter((e) => !e.released && !e.settling).map((e) => e.claim);
     if (claims.length === 0) return;
     try {
-      const ours = await heartbeatTaskRuns(options.pool, id, claims);
-      for (const claim of claims) {
-        const entry = inFlight.get(claim.id);
-        if (entry && !ours.has(claim.id) && !entry.completedInline && !entry.controller.signal.aborted) {
-          logger.warn({ run: claim.runId, task: claim.taskId, attempt: claim.attempt }, 'task run is no longer ours (cancelled or reaped): aborting it');
+      const lost = await heartbeatTaskRuns(options.pool, id, claims);
+      for (const taskRunId of lost) {
+        const entry = inFlight.get(taskRunId);
+        if (entry && !entry.settling && !entry.completedInline && !entry.controller.signal.aborted) {
+          logger.warn({ run: entry.claim.runId, task: entry.claim.taskId, attempt: entry.claim.attempt }, 'task run is no longer ours (cancelled or reaped): aborting it');
           entry.controller.abort(new DfmError('CLAIM_LOST', 'The task run was cancelled or given to another worker'));
         }
       }
@@ -287,6 +308,8 @@ export function startWorker(options: WorkerOptions): Worker {
   async function reap(): Promise<void> {
     try {
       const reaped = await reapStaleTaskRuns(options.pool, options.heartbeatTimeoutMs);
+      const closed = await closeFinishedRuns(options.pool);
+      for (const run of closed) options.metrics?.runsFinished.inc({ pipeline: run.pipelineId, state: run.state });
       if (reaped.length > 0) {
         options.metrics?.reaped.inc(reaped.length);
         logger.warn({ reaped }, 'returned task runs of workers that stopped heartbeating to the queue');

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimTaskRuns } from '../../src/executor/claim-task-runs.js';
 import { reapStaleTaskRuns } from '../../src/executor/reap-stale-task-runs.js';
 import { completeTaskRun } from '../../src/executor/write-task-outcome.js';
-import { withTransaction } from '../../src/db/with-transaction.js';
+import { closeFinishedRuns, closeRunIfDone } from '../../src/executor/settle-task-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
@@ -39,10 +39,11 @@ describe('the fence', () => {
     const [fresh] = await claimTaskRuns(o.pool, 'fresh', 1);
     expect(fresh).toMatchObject({ id: zombie!.id, attempt: 2 });
 
-    const late = await withTransaction(o.pool, (c) => completeTaskRun(c, { ...zombie!, workerId: 'zombie' }, { from: 'zombie' }));
+    const late = await completeTaskRun(o.pool, { ...zombie!, workerId: 'zombie' }, { from: 'zombie' });
     expect(late.applied).toBe(false);
-    const onTime = await withTransaction(o.pool, (c) => completeTaskRun(c, { ...fresh!, workerId: 'fresh' }, { from: 'fresh' }));
-    expect(onTime).toMatchObject({ applied: true, runFinished: 'success' });
+    const onTime = await completeTaskRun(o.pool, { ...fresh!, workerId: 'fresh' }, { from: 'fresh' });
+    expect(onTime).toMatchObject({ applied: true });
+    expect(await closeRunIfDone(o.pool, runId)).toEqual({ state: 'success', pipelineId: 'fenced' });
     expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'success', attempt: 2, claimed_by: 'fresh', output: { from: 'fresh' } });
   });
 
@@ -52,7 +53,21 @@ describe('the fence', () => {
     const [claim] = await claimTaskRuns(o.pool, 'alive-worker', 1);
     expect(await reapStaleTaskRuns(o.pool, 30_000)).toEqual([]);
     expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'running', claimed_by: 'alive-worker' });
-    await withTransaction(o.pool, (c) => completeTaskRun(c, { ...claim!, workerId: 'alive-worker' }, null));
+    await completeTaskRun(o.pool, { ...claim!, workerId: 'alive-worker' }, null);
+    await closeRunIfDone(o.pool, runId);
+  });
+});
+
+describe('closing runs', () => {
+  it('a run whose last completion crashed before closing it is closed by the sweep', async () => {
+    await activate(o.pool, `id: unclosed\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
+    const { runId } = await triggerRun(o.pool, { pipelineId: 'unclosed' });
+    const [claim] = await claimTaskRuns(o.pool, 'crashes-after-commit', 1);
+    await completeTaskRun(o.pool, { ...claim!, workerId: 'crashes-after-commit' }, null);
+    // ... and the worker dies here, before closeRunIfDone.
+    expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('running');
+    expect(await closeFinishedRuns(o.pool)).toEqual([{ state: 'success', pipelineId: 'unclosed' }]);
+    expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('success');
   });
 });
 

@@ -1,0 +1,2 @@
+CREATE INDEX "run_running" ON "dfm"."run" USING btree ("id") WHERE state = 'running';--> statement-breakpoint
+CREATE INDEX "task_run_open" ON "dfm"."task_run" USING btree ("run_id") WHERE state in ('pending', 'ready', 'running');
