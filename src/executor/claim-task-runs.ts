@@ -2,6 +2,11 @@
  * Claiming is one statement: pick up to `limit` ready task runs with FOR UPDATE SKIP LOCKED (so
  * concurrent workers never wait on each other or take the same row), count the attempt, stamp the
  * claim, and return what the worker needs to execute them, run details included.
+ *
+ * The same statement answers "which of these runs has nothing left to do?" for runs whose tasks
+ * this worker just finished. Its snapshot is taken after those outcomes committed, which is what
+ * closing a run safely needs (settle-task-run.ts), and riding on the claim saves the round trip
+ * and the transaction a separate check would cost per task (scheduler bench, C3).
  */
 import type { Queryable } from '../db/with-transaction.js';
 
@@ -21,37 +26,51 @@ export interface ClaimedTaskRun {
   readonly startedAt: Date;
 }
 
-export async function claimTaskRuns(client: Queryable, workerId: string, limit: number): Promise<ClaimedTaskRun[]> {
-  const { rows } = await client.query<Record<string, unknown>>(
+export interface ClaimResult {
+  readonly claimed: ClaimedTaskRun[];
+  /** Of the runs asked about, those with no pending, ready or running task run. */
+  readonly runsWithoutOpenTasks: number[];
+}
+
+export async function claimTaskRuns(client: Queryable, workerId: string, limit: number, checkRuns: readonly number[] = []): Promise<ClaimResult> {
+  const { rows } = await client.query<{ claimed: Record<string, unknown>[]; done: string[] | null }>(
     `with picked as (
        select id from dfm.task_run
         where state = 'ready' and ready_at <= now()
         order by ready_at, id
         limit $2
         for update skip locked
+     ), claimed as (
+       update dfm.task_run t
+          set state = 'running', attempt = t.attempt + 1, claimed_by = $1,
+              claimed_at = now(), heartbeat_at = now(), started_at = now(), finished_at = null
+         from picked, dfm.run r
+        where t.id = picked.id and r.id = t.run_id
+        returning t.id, t.run_id, t.task_id, t.task_type, t.attempt, t.max_attempts, t.started_at,
+                  r.pipeline_id, r.version_id, r.params, r.logical_time, r.interval_start, r.interval_end
      )
-     update dfm.task_run t
-        set state = 'running', attempt = t.attempt + 1, claimed_by = $1,
-            claimed_at = now(), heartbeat_at = now(), started_at = now(), finished_at = null
-       from picked, dfm.run r
-      where t.id = picked.id and r.id = t.run_id
-      returning t.id, t.run_id, t.task_id, t.task_type, t.attempt, t.max_attempts, t.started_at,
-                r.pipeline_id, r.version_id, r.params, r.logical_time, r.interval_start, r.interval_end`,
-    [workerId, limit],
+     select (select coalesce(json_agg(claimed), '[]'::json) from claimed) as claimed,
+            (select array_agg(c.id) from unnest($3::bigint[]) as c(id)
+              where not exists (select 1 from dfm.task_run o where o.run_id = c.id and o.state in ('pending', 'ready', 'running'))) as done`,
+    [workerId, limit, checkRuns],
   );
-  return rows.map((row) => ({
-    id: Number(row['id']),
-    runId: Number(row['run_id']),
-    taskId: row['task_id'] as string,
-    taskType: row['task_type'] as string,
-    attempt: row['attempt'] as number,
-    maxAttempts: row['max_attempts'] as number,
-    pipelineId: row['pipeline_id'] as string,
-    versionId: Number(row['version_id']),
-    params: row['params'] as Record<string, unknown>,
-    logicalTime: row['logical_time'] as Date,
-    intervalStart: row['interval_start'] as Date,
-    intervalEnd: row['interval_end'] as Date,
-    startedAt: row['started_at'] as Date,
-  }));
+  const row = rows[0]!;
+  return {
+    claimed: row.claimed.map((c) => ({
+      id: Number(c['id']),
+      runId: Number(c['run_id']),
+      taskId: c['task_id'] as string,
+      taskType: c['task_type'] as string,
+      attempt: c['attempt'] as number,
+      maxAttempts: c['max_attempts'] as number,
+      pipelineId: c['pipeline_id'] as string,
+      versionId: Number(c['version_id']),
+      params: c['params'] as Record<string, unknown>,
+      logicalTime: new Date(c['logical_time'] as string),
+      intervalStart: new Date(c['interval_start'] as string),
+      intervalEnd: new Date(c['interval_end'] as string),
+      startedAt: new Date(c['started_at'] as string),
+    })),
+    runsWithoutOpenTasks: (row.done ?? []).map(Number),
+  };
 }

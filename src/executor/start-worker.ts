@@ -37,7 +37,7 @@ import {
   type Claim,
   type WriteResult,
 } from './write-task-outcome.js';
-import { closeFinishedRuns, closeRunIfDone } from './settle-task-run.js';
+import { closeFinishedRuns, closeRunIfDone, finishRun } from './settle-task-run.js';
 import { appendRunLog } from './append-run-log.js';
 
 export interface WorkerOptions {
@@ -93,6 +93,8 @@ export function startWorker(options: WorkerOptions): Worker {
   let wakeAgain = false;
   let listener: pg.Client | undefined;
   let listenerRetry: NodeJS.Timeout | undefined;
+  /** Runs whose tasks this worker finished: the next claim statement says which have nothing left. */
+  const runsToCheck = new Set<number>();
 
   const wake = () => {
     if (stopping) return;
@@ -114,11 +116,14 @@ export function startWorker(options: WorkerOptions): Worker {
     try {
       while (!stopping) {
         const free = options.concurrency - inFlight.size;
-        if (free <= 0) return;
-        const claimed = await claimTaskRuns(options.pool, id, free);
+        const checks = [...runsToCheck];
+        if (free <= 0 && checks.length === 0) return;
+        const { claimed, runsWithoutOpenTasks } = await claimTaskRuns(options.pool, id, Math.max(free, 0), checks);
+        for (const runId of checks) runsToCheck.delete(runId);
+        for (const runId of runsWithoutOpenTasks) void closeRun(runId);
         options.metrics?.claims.inc(claimed.length);
         for (const row of claimed) execute({ ...row, workerId: id });
-        if (claimed.length < free) return;
+        if (claimed.length < free || free <= 0) return;
       }
     } catch (error) {
       logger.warn({ err: { message: messageOf(error) } }, 'claiming task runs failed; retrying at the next poll');
@@ -198,7 +203,7 @@ export function startWorker(options: WorkerOptions): Worker {
           options.metrics?.fenced.inc();
           logger.warn({ run: claim.runId, task: claim.taskId, attempt: claim.attempt }, 'outcome rejected: this claim was taken over (reaped or cancelled)');
         } else if (!result.retried && result.promoted === 0) {
-          await closeRun(claim);
+          checkRun(claim);
         }
         return;
       } catch (error) {
@@ -210,21 +215,25 @@ export function startWorker(options: WorkerOptions): Worker {
         const outcome = await outcomeOf(options.pool, claim).catch(() => 'unknown' as const);
         if (outcome === 'lost') return;
         if (outcome === expected || (expected === 'failed' && outcome === 'retrying')) {
-          await closeRun(claim);
+          checkRun(claim);
           return;
         }
       }
     }
   }
 
-  /** After an outcome committed: close the run if nothing is left, counting it in the metrics. */
-  async function closeRun(claim: ClaimedTaskRun): Promise<void> {
+  /** After an outcome committed: the run may be done; the next claim (right after) checks it. */
+  function checkRun(claim: ClaimedTaskRun): void {
+    runsToCheck.add(claim.runId);
+  }
+
+  async function closeRun(runId: number): Promise<void> {
     try {
-      const closed = await closeRunIfDone(options.pool, claim.runId);
+      const closed = await withTransaction(options.pool, (client) => finishRun(client, runId));
       if (closed) options.metrics?.runsFinished.inc({ pipeline: closed.pipelineId, state: closed.state });
     } catch (error) {
       // The reaper's sweep closes it later.
-      logger.warn({ err: { message: messageOf(error) }, run: claim.runId }, 'could not close the run yet');
+      logger.warn({ err: { message: messageOf(error) }, run: runId }, 'could not close the run yet');
     }
   }
 
@@ -282,7 +291,7 @@ export function startWorker(options: WorkerOptions): Worker {
             throw error;
           });
         entry.completedInline = true;
-        if (result.promoted === 0) await closeRun(claim);
+        if (result.promoted === 0) checkRun(claim);
         return output as Awaited<ReturnType<typeof fn>>;
       },
     };
@@ -383,6 +392,12 @@ export function startWorker(options: WorkerOptions): Worker {
           await Promise.all(left.map((e) => e.done));
         }
         clearInterval(beat);
+        // Runs whose last outcome this worker wrote but had no claim left to check them on.
+        for (const runId of runsToCheck) {
+          const closed = await closeRunIfDone(options.pool, runId).catch(() => undefined);
+          if (closed) options.metrics?.runsFinished.inc({ pipeline: closed.pipelineId, state: closed.state });
+        }
+        runsToCheck.clear();
         logger.info('worker stopped');
       })()),
   };

@@ -29,14 +29,14 @@ describe('the fence', () => {
     await activate(o.pool, `id: fenced\ndefaults: { retries: 1 }\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
     const { runId } = await triggerRun(o.pool, { pipelineId: 'fenced' });
 
-    const [zombie] = await claimTaskRuns(o.pool, 'zombie', 1);
+    const { claimed: [zombie] } = await claimTaskRuns(o.pool, 'zombie', 1);
     expect(zombie).toMatchObject({ runId, taskId: 't', attempt: 1 });
     // The zombie stopped heartbeating an hour ago.
     await o.pool.query("update dfm.task_run set heartbeat_at = now() - interval '1 hour' where id = $1", [zombie!.id]);
     expect(await reapStaleTaskRuns(o.pool, 30_000)).toEqual([{ runId, taskId: 't', attempt: 1, worker: 'zombie' }]);
     expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'ready', attempt: 1, error: { code: 'WORKER_LOST' } });
 
-    const [fresh] = await claimTaskRuns(o.pool, 'fresh', 1);
+    const { claimed: [fresh] } = await claimTaskRuns(o.pool, 'fresh', 1);
     expect(fresh).toMatchObject({ id: zombie!.id, attempt: 2 });
 
     const late = await completeTaskRun(o.pool, { ...zombie!, workerId: 'zombie' }, { from: 'zombie' });
@@ -50,7 +50,7 @@ describe('the fence', () => {
   it('does not reap a task run whose heartbeat is recent', async () => {
     await activate(o.pool, `id: alive\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
     const { runId } = await triggerRun(o.pool, { pipelineId: 'alive' });
-    const [claim] = await claimTaskRuns(o.pool, 'alive-worker', 1);
+    const { claimed: [claim] } = await claimTaskRuns(o.pool, 'alive-worker', 1);
     expect(await reapStaleTaskRuns(o.pool, 30_000)).toEqual([]);
     expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'running', claimed_by: 'alive-worker' });
     await completeTaskRun(o.pool, { ...claim!, workerId: 'alive-worker' }, null);
@@ -62,7 +62,7 @@ describe('closing runs', () => {
   it('a run whose last completion crashed before closing it is closed by the sweep', async () => {
     await activate(o.pool, `id: unclosed\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
     const { runId } = await triggerRun(o.pool, { pipelineId: 'unclosed' });
-    const [claim] = await claimTaskRuns(o.pool, 'crashes-after-commit', 1);
+    const { claimed: [claim] } = await claimTaskRuns(o.pool, 'crashes-after-commit', 1);
     await completeTaskRun(o.pool, { ...claim!, workerId: 'crashes-after-commit' }, null);
     // ... and the worker dies here, before closeRunIfDone.
     expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('running');
