@@ -95,6 +95,7 @@ export function startWorker(options: WorkerOptions): Worker {
   let listenerRetry: NodeJS.Timeout | undefined;
   /** Runs whose tasks this worker finished: the next claim statement says which have nothing left. */
   const runsToCheck = new Set<number>();
+  const closings = new Set<Promise<void>>();
 
   const wake = () => {
     if (stopping) return;
@@ -116,11 +117,23 @@ export function startWorker(options: WorkerOptions): Worker {
     try {
       while (!stopping) {
         const free = options.concurrency - inFlight.size;
+        if (free <= 0 && runsToCheck.size === 0) return;
+        // Taken out before the statement: a run added again while it runs (another of its tasks
+        // committed meanwhile) must be checked again by the next statement, with a newer snapshot.
         const checks = [...runsToCheck];
-        if (free <= 0 && checks.length === 0) return;
-        const { claimed, runsWithoutOpenTasks } = await claimTaskRuns(options.pool, id, Math.max(free, 0), checks);
-        for (const runId of checks) runsToCheck.delete(runId);
-        for (const runId of runsWithoutOpenTasks) void closeRun(runId);
+        runsToCheck.clear();
+        let result: Awaited<ReturnType<typeof claimTaskRuns>>;
+        try {
+          result = await claimTaskRuns(options.pool, id, Math.max(free, 0), checks);
+        } catch (error) {
+          for (const runId of checks) runsToCheck.add(runId);
+          throw error;
+        }
+        const { claimed, runsWithoutOpenTasks } = result;
+        for (const runId of runsWithoutOpenTasks) {
+          const closing = closeRun(runId).finally(() => closings.delete(closing));
+          closings.add(closing);
+        }
         options.metrics?.claims.inc(claimed.length);
         for (const row of claimed) execute({ ...row, workerId: id });
         if (claimed.length < free || free <= 0) return;
@@ -392,6 +405,7 @@ export function startWorker(options: WorkerOptions): Worker {
           await Promise.all(left.map((e) => e.done));
         }
         clearInterval(beat);
+        await Promise.all(closings);
         // Runs whose last outcome this worker wrote but had no claim left to check them on.
         for (const runId of runsToCheck) {
           const closed = await closeRunIfDone(options.pool, runId).catch(() => undefined);

@@ -1,0 +1,45 @@
+/**
+ * Runs are closed after their last outcome commits, by a check that rides on the worker's next
+ * claim. With the reaper's sweep switched off, every run must still close at once: nothing here
+ * may depend on the sweep, which only mends crashes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { triggerRun } from '../../src/runs/trigger-run.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { activate, createOrchestration, type Orchestration } from '../helpers/orchestration.js';
+import { eventually } from '../helpers/dfm-process.js';
+
+let database: TestDatabase;
+let o: Orchestration;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  o = createOrchestration(database.url);
+});
+afterAll(async () => {
+  await o.close();
+  await database.drop();
+});
+
+describe('closing runs', () => {
+  it('closes every run as soon as its last task commits, with many task runs of each run finishing at once', async () => {
+    const tasks = Array.from({ length: 30 }, (_, i) => `  t${i}: { type: postgres.sql, sql: "select ${i}" }`).join('\n');
+    await activate(o.pool, `id: wide-closing\nmax_active_runs: 20\ntasks:\n${tasks}\n`);
+    await o.pool.query("update dfm.pipeline set paused = true where id = 'wide-closing'");
+    o.startWorker({ concurrency: 10, reap: false, heartbeatTimeoutMs: 600_000 });
+    await o.pool.query("update dfm.pipeline set paused = false where id = 'wide-closing'");
+    const ids: number[] = [];
+    for (let i = 0; i < 20; i++) ids.push((await triggerRun(o.pool, { pipelineId: 'wide-closing' })).runId);
+    await eventually(async () => {
+      const { rows } = await o.pool.query("select count(*)::int as n from dfm.task_run where run_id = any($1) and state = 'success'", [ids]);
+      return rows[0].n === 600 ? true : undefined;
+    }, 60_000, 'all 600 task runs');
+    // Closing follows within a claim round trip, not at the next sweep.
+    await eventually(async () => {
+      const { rows } = await o.pool.query("select count(*)::int as n from dfm.run where id = any($1) and state = 'success'", [ids]);
+      return rows[0].n === 20 ? true : undefined;
+    }, 2000, 'all 20 runs closed');
+    const { rows } = await o.pool.query('select max(r.finished_at - t.last)::text as lag from dfm.run r join (select run_id, max(finished_at) as last from dfm.task_run group by 1) t on t.run_id = r.id where r.id = any($1)', [ids]);
+    expect(rows[0].lag < '00:00:01').toBe(true);
+  });
+});
