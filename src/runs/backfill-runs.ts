@@ -16,7 +16,7 @@ export const MAX_BACKFILL_RUNS = 10_000;
 
 export function planBackfill(pipeline: Pipeline, from: Date, to: Date): DueFire[] {
   if (!pipeline.schedule) throw new DfmError('BACKFILL_UNSCHEDULED', `Pipeline "${pipeline.id}" has no schedule, so it has no intervals to backfill; use dfm run instead.`);
-  if (!(from < to)) throw new DfmError('BACKFILL_RANGE', `--from (${from.toISOString()}) must be before --to (${to.toISOString()}).`);
+  if (from > to) throw new DfmError('BACKFILL_RANGE', `--from (${from.toISOString()}) must not be after --to (${to.toISOString()}).`);
   try {
     return fireTimesBetween(pipeline.schedule, pipeline.timezone, new Date(from.getTime() - 1), to, MAX_BACKFILL_RUNS).map((t) => toDueFire(pipeline.schedule!, pipeline.timezone, t));
   } catch (error) {
