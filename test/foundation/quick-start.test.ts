@@ -93,7 +93,8 @@ describe('quick start', () => {
     const [port, pgPort, kafkaPort] = [await freePort(), await freePort(), await freePort()];
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
-      if (v !== undefined && !['DATABASE_URL', 'KAFKA_BROKERS', 'NODE_OPTIONS'].includes(k) && !k.startsWith('VITEST')) env[k] = v;
+      // A user's fresh shell: none of dfm's own settings (CI sets DATABASE_URL, DFM_DATA_DIR, …).
+      if (v !== undefined && !['DATABASE_URL', 'KAFKA_BROKERS', 'PORT', 'NODE_OPTIONS'].includes(k) && !k.startsWith('VITEST') && !k.startsWith('DFM_')) env[k] = v;
     }
     Object.assign(env, { PORT: String(port), DFM_EMBEDDED_PG_PORT: String(pgPort), DFM_KAFKA_PORT: String(kafkaPort), NODE_ENV: 'production' });
 
