@@ -29,8 +29,10 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 const INTEGER_TEXT = /^[+-]?\d{1,20}$/;
 const DECIMAL_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
-// ISO-8601 date or date-time with optional fraction and zone: what both Date.parse and PostgreSQL read alike.
-const TIMESTAMP_TEXT = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|z|[+-]\d{2}(?::?\d{2})?)?)?$/;
+// ISO-8601 date or date-time with optional fraction and zone, fields in range. A regular expression
+// and no Date.parse: at ~200,000 records/s per core every 0.5 µs per value shows. What it lets
+// through and PostgreSQL refuses (Feb 30) is caught by the row-by-row retry.
+const TIMESTAMP_TEXT = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[T ](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,9})?)?(?:Z|z|[+-](?:[01]\d|2[0-3])(?::?[0-5]\d)?)?)?$/;
 
 export function decodeRecord(value: Buffer | null, columns: readonly ColumnPlan[]): Decoded {
   if (value === null) return { ok: false, error: 'the record has no value (a tombstone)' };
@@ -92,7 +94,7 @@ export function toColumnText(value: unknown, type: ColumnType): string | { error
       return { error: `expected true or false, got ${describe(value)}` };
     }
     case 'timestamptz': {
-      if (typeof value === 'string' && TIMESTAMP_TEXT.test(value) && !Number.isNaN(Date.parse(value.replace(' ', 'T')))) return value;
+      if (typeof value === 'string' && TIMESTAMP_TEXT.test(value)) return value;
       // Numbers are epoch milliseconds (what Kafka record timestamps and Date.now() are).
       if (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e15) return new Date(value).toISOString();
       return { error: `expected an ISO-8601 timestamp or epoch milliseconds, got ${describe(value)}` };

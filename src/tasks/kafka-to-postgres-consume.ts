@@ -181,7 +181,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
 
     /** Partitions of other group members (a concurrent run) count too, so read them all. */
     async function checkCaughtUp(): Promise<void> {
-      if (options.until.caughtUp && !done && caughtUp(await w.readStoredOffsets())) finish('caught_up');
+      if (!options.until.caughtUp || done) return;
+      if (caughtUp(options.storeOffsets === false ? stored : await w.readStoredOffsets())) finish('caught_up');
     }
 
     /** After a fence: take Postgres' offsets, drop the buffer, seek there. */

@@ -14,8 +14,8 @@ export function brokers(): string[] {
   return inject('kafkaBrokers');
 }
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
-  const admin = createKafkaAdmin(createKafka(brokers(), testLogger), brokers());
+export async function createTopic(topic: string, partitions: number, on: readonly string[] = brokers()): Promise<void> {
+  const admin = createKafkaAdmin(createKafka(on, testLogger), on);
   try {
     await admin.ensureTopic(topic, { partitions, replicationFactor: 1 });
   } finally {
@@ -23,8 +23,8 @@ export async function createTopic(topic: string, partitions: number): Promise<vo
   }
 }
 
-export async function partitionRanges(topic: string): Promise<Map<number, PartitionRange>> {
-  const admin = createKafkaAdmin(createKafka(brokers(), testLogger), brokers());
+export async function partitionRanges(topic: string, on: readonly string[] = brokers()): Promise<Map<number, PartitionRange>> {
+  const admin = createKafkaAdmin(createKafka(on, testLogger), on);
   try {
     return await admin.fetchPartitionRanges(topic);
   } finally {
@@ -33,8 +33,8 @@ export async function partitionRanges(topic: string): Promise<Map<number, Partit
 }
 
 /** Produces `key<TAB>value` lines with kcat (acks=all); values must not contain tabs or newlines. */
-export async function produceWithKcat(topic: string, records: readonly { key: string; value: string }[]): Promise<void> {
-  const child = spawn('kcat', ['-P', '-b', brokers().join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000'], {
+export async function produceWithKcat(topic: string, records: readonly { key: string; value: string }[], on: readonly string[] = brokers()): Promise<void> {
+  const child = spawn('kcat', ['-P', '-b', on.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000'], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';

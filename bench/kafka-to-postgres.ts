@@ -1,0 +1,303 @@
+/**
+ * kafka.to_postgres bench, side by side in one run on the same topic and database:
+ *   (a) consume-only: dfm's group consumer (kafkajs, same settings as the task), JSON.parse and discard
+ *   (b) raw COPY of the same decoded rows with pg-copy-streams, batch_size rows per COPY
+ *   (c) dfm's kafka.to_postgres end to end (consumeToPostgres, the task's own loop), exactly once
+ *   (c0) the same without the offsets in the transaction (what exactly-once costs)
+ *   latency: produce → row visible, p50/p99, at 10 % of (c)'s rate
+ *   informational: @platformatic/kafka 1.35 consume-only (skipped when not installed)
+ *
+ *   npx tsx bench/kafka-to-postgres.ts                       # 1,000,000 records of ~200 bytes, 3 partitions
+ *   npx tsx bench/kafka-to-postgres.ts --records=200000      # quicker
+ *
+ * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the admin connection: a
+ * fresh database is created next to it and dropped at the end. KAFKA_BROKERS default
+ * 127.0.0.1:9092. Records are seeded with kcat (librdkafka) so the producer is not what is measured.
+ * Bars: c ≥ 0.8 × min(a, b); c ≥ 0.9 × c0.
+ */
+import { spawn } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import pg from 'pg';
+import copyStreams from 'pg-copy-streams';
+import { applyMigrations } from '../src/db/migrate.js';
+import { createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer } from '../src/kafka/kafka-client.js';
+import { createLogger } from '../src/lib/logger.js';
+import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-record-decode.js';
+import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
+import { consumeWithPlatformatic } from './kafka-to-postgres/platformatic-consume.js';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const RECORDS = Number(args['records'] ?? 1_000_000);
+const PARTITIONS = Number(args['partitions'] ?? 3);
+const BATCH = Number(args['batch-size'] ?? 10_000);
+const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
+const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
+const command = `npx tsx bench/kafka-to-postgres.ts ${process.argv.slice(2).join(' ')}`.trim();
+const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+const suffix = `${process.pid}`;
+const database = `bench_k2p_${suffix}`;
+const topic = `bench-k2p-${suffix}`;
+const latencyTopic = `bench-k2p-latency-${suffix}`;
+
+const COLUMNS = { id: { field: undefined, type: 'bigint' as const }, station: { field: undefined, type: 'text' as const }, time: { field: undefined, type: 'timestamptz' as const }, aqi: { field: undefined, type: 'integer' as const }, pm25: { field: undefined, type: 'double' as const }, note: { field: undefined, type: 'text' as const } };
+const PLAN: ColumnPlan[] = Object.entries(COLUMNS).map(([name, c]) => ({ name, path: [name], type: c.type, key: false }));
+const TABLE_DDL = (name: string) => `create table ${name} (id bigint not null, station text, time timestamptz, aqi integer, pm25 double precision, note text)`;
+
+/** ~200 bytes of JSON, like an air-quality reading. */
+function recordValue(id: number): string {
+  const base = `{"id":${id},"station":"station-${String(id % 500).padStart(4, '0')}","time":"${new Date(Date.UTC(2024, 0, 1) + id * 1000).toISOString()}","aqi":${id % 300},"pm25":${((id % 1000) / 10).toFixed(1)},"note":"`;
+  return `${base}${'x'.repeat(Math.max(0, 198 - base.length))}"}`;
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const kafka = createKafka(brokers, logger, { clientId: 'dfm-bench' });
+  const kafkaAdmin = createKafkaAdmin(kafka, brokers);
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  const results: Record<string, unknown> = {};
+  try {
+    const { rows } = await admin.query<{ version: string }>('select version() as version');
+    log(`${rows[0]!.version.split(' on ')[0]}; Node ${process.version}; ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH}`);
+    await admin.query(`create database ${database}`);
+    await applyMigrations(url.toString(), logger);
+    await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
+    await seedWithKcat(topic, RECORDS);
+    const ranges = await kafkaAdmin.fetchPartitionRanges(topic);
+    const seeded = [...ranges.values()].reduce((n, r) => n + Number(r.high - r.low), 0);
+    if (seeded !== RECORDS) throw new Error(`seeded ${seeded} records, expected ${RECORDS}`);
+
+    // (a) consume-only, same client and settings as the task.
+    const a = await timeConsumeOnly(kafka, ranges);
+    log(`(a) consume-only ${rate(a)}`);
+    // (b) raw COPY of the same decoded rows.
+    const b = await timeRawCopy(pool);
+    log(`(b) raw COPY ${rate(b)}`);
+    // (c) end to end, exactly once; (c0) without the offsets in the transaction.
+    const c = await timeEndToEnd(pool, kafka, 'c_exactly_once', true);
+    log(`(c) kafka.to_postgres ${rate(c)}`);
+    const c0 = await timeEndToEnd(pool, kafka, 'c_no_offsets', false);
+    log(`(c0) without offsets ${rate(c0)}`);
+    const latency = await measureLatency(pool, kafka, Math.round((RECORDS / c) * 0.1));
+    log(`latency at ${latency.rate}/s: p50 ${latency.p50} ms, p99 ${latency.p99} ms`);
+    const plk = await consumeWithPlatformatic({ dir: process.env['DFM_BENCH_PLATFORMATIC_DIR'] ?? '/tmp/plk', brokers, topic, records: RECORDS });
+    log(`@platformatic/kafka consume-only: ${'seconds' in plk ? rate(plk.seconds) : plk.skipped}`);
+
+    const perSecond = (s: number) => Math.round(RECORDS / s);
+    Object.assign(results, {
+      bench: 'kafka-to-postgres',
+      command,
+      records: RECORDS,
+      partitions: PARTITIONS,
+      batchSize: BATCH,
+      recordBytes: recordValue(1).length,
+      consumeOnlyPerSec: perSecond(a),
+      rawCopyPerSec: perSecond(b),
+      endToEndPerSec: perSecond(c),
+      endToEndNoOffsetsPerSec: perSecond(c0),
+      ratioEndToEndVsMinAB: round(perSecond(c) / Math.min(perSecond(a), perSecond(b))),
+      ratioExactlyOnceCost: round(perSecond(c) / perSecond(c0)),
+      barEndToEnd: perSecond(c) >= 0.8 * Math.min(perSecond(a), perSecond(b)),
+      barExactlyOnce: perSecond(c) >= 0.9 * perSecond(c0),
+      latency,
+      platformaticConsumeOnlyPerSec: 'seconds' in plk ? perSecond(plk.seconds) : null,
+      platformatic: 'seconds' in plk ? 'ok' : plk.skipped,
+      node: process.version,
+    });
+    const row = (name: string, value: string, note = '') => `${name.padEnd(46)} ${value.padStart(14)}  ${note}`;
+    process.stdout.write(
+      [
+        `kafka.to_postgres bench: ${RECORDS} records of ~${recordValue(1).length} B, ${PARTITIONS} partitions, batch_size ${BATCH}`,
+        row('(a) consume-only (kafkajs, decode, discard)', `${perSecond(a)}/s`),
+        row('(b) raw COPY of the decoded rows', `${perSecond(b)}/s`),
+        row('(c) kafka.to_postgres end to end', `${perSecond(c)}/s`, `c / min(a, b) = ${results['ratioEndToEndVsMinAB']} (bar 0.8)`),
+        row('(c0) same, offsets not in the transaction', `${perSecond(c0)}/s`, `c / c0 = ${results['ratioExactlyOnceCost']} (bar 0.9)`),
+        row(`produce → row visible at ${latency.rate}/s (10 % of c)`, `p99 ${latency.p99} ms`, `p50 ${latency.p50} ms, batch_max_wait ${latency.batchMaxWaitMs} ms`),
+        row('@platformatic/kafka 1.35 consume-only (info)', 'seconds' in plk ? `${perSecond(plk.seconds)}/s` : 'skipped', 'seconds' in plk ? '' : plk.skipped),
+        `reproduce: ${command}`,
+        JSON.stringify(results),
+        '',
+      ].join('\n'),
+    );
+  } finally {
+    await pool.end();
+    for (const t of [topic, latencyTopic]) await deleteTopic(kafka, t);
+    await kafkaAdmin.close();
+    await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});
+    await admin.end();
+  }
+
+  async function timeConsumeOnly(kafkaClient: typeof kafka, partitionRanges: Awaited<ReturnType<typeof kafkaAdmin.fetchPartitionRanges>>): Promise<number> {
+    const began = performance.now();
+    let seen = 0;
+    let done!: () => void;
+    const finished = new Promise<void>((r) => (done = r));
+    const consumer = await startGroupConsumer(kafkaClient, brokers, {
+      groupId: `bench-a-${suffix}`,
+      topic,
+      sessionTimeoutMs: 10_000,
+      maxWaitTimeMs: 500,
+      onAssign: async (partitions) => new Map(partitions.map((p) => [p, partitionRanges.get(p)!.low])),
+      onRecords: async (_partition, records) => {
+        for (const r of records) JSON.parse(r.value!.toString('utf8'));
+        seen += records.length;
+        if (seen >= RECORDS) done();
+      },
+      onFail: (error) => {
+        throw error;
+      },
+    });
+    await finished;
+    const seconds = (performance.now() - began) / 1000;
+    await consumer.stop();
+    return seconds;
+  }
+
+  async function timeRawCopy(p: pg.Pool): Promise<number> {
+    await p.query(TABLE_DDL('b_raw_copy'));
+    // Decoded before the clock starts: (b) measures Postgres ingest only.
+    const lines: string[] = [];
+    for (let id = 0; id < RECORDS; id++) {
+      const decoded = decodeRecord(Buffer.from(recordValue(id)), PLAN);
+      if (!decoded.ok) throw new Error(decoded.error);
+      lines.push(toCopyLine(decoded.values));
+    }
+    const client = await p.connect();
+    try {
+      const began = performance.now();
+      for (let from = 0; from < lines.length; from += BATCH) {
+        const stream = client.query(copyStreams.from(`copy b_raw_copy (${PLAN.map((c) => c.name).join(', ')}) from stdin`));
+        await pipeline(Readable.from(chunk(lines, from, Math.min(from + BATCH, lines.length))), stream);
+      }
+      return (performance.now() - began) / 1000;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function timeEndToEnd(p: pg.Pool, kafkaClient: typeof kafka, table: string, storeOffsets: boolean): Promise<number> {
+    await p.query(TABLE_DDL(table));
+    const began = performance.now();
+    const output = await consumeToPostgres({ ...taskOptions(p, kafkaClient, topic, table, `bench-${table}-${suffix}`), storeOffsets });
+    const seconds = (performance.now() - began) / 1000;
+    const { rows } = await p.query<{ n: string }>(`select count(*) as n from ${table}`);
+    if (Number(rows[0]!.n) !== RECORDS || output.records !== RECORDS) throw new Error(`${table}: ${rows[0]!.n} rows, ${output.records} records; expected ${RECORDS}`);
+    return seconds;
+  }
+
+  async function measureLatency(p: pg.Pool, kafkaClient: typeof kafka, perSecond: number): Promise<{ rate: number; records: number; p50: number; p99: number; batchMaxWaitMs: number }> {
+    const batchMaxWaitMs = 50;
+    await kafkaAdmin.ensureTopic(latencyTopic, { partitions: PARTITIONS, replicationFactor: 1 });
+    await p.query('create table latency (id bigint not null, sent_ms bigint not null, landed timestamptz not null default clock_timestamp())');
+    const total = perSecond * LATENCY_SECONDS;
+    const consuming = consumeToPostgres({
+      ...taskOptions(p, kafkaClient, latencyTopic, 'latency', `bench-latency-${suffix}`),
+      columns: { id: { field: undefined, type: 'bigint' }, sent_ms: { field: undefined, type: 'bigint' } },
+      until: { caughtUp: false, maxRecords: total, maxDurationMs: (LATENCY_SECONDS + 30) * 1000 },
+      batchMaxWaitMs,
+    });
+    // Let the consumer join before the clock of the first record starts.
+    await new Promise((r) => setTimeout(r, 3000));
+    const producer = await createKafkaProducer(kafkaClient, brokers);
+    const tickMs = 10;
+    const perTick = perSecond / (1000 / tickMs);
+    const began = performance.now();
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - began) / tickMs) * perTick) + 1);
+      const now = Date.now();
+      const records = [];
+      for (; sent < due; sent++) records.push({ key: String(sent), value: JSON.stringify({ id: sent, sent_ms: now }) });
+      if (records.length > 0) await producer.send(latencyTopic, records);
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+    await producer.close();
+    await consuming;
+    const { rows } = await p.query<{ p50: number; p99: number; n: string }>(
+      `select percentile_cont(0.5) within group (order by ms) as p50, percentile_cont(0.99) within group (order by ms) as p99, count(*) as n
+         from (select extract(epoch from landed) * 1000 - sent_ms as ms from latency) t`,
+    );
+    return { rate: perSecond, records: Number(rows[0]!.n), p50: Math.round(rows[0]!.p50), p99: Math.round(rows[0]!.p99), batchMaxWaitMs };
+  }
+}
+
+function taskOptions(pool: pg.Pool, kafka: ReturnType<typeof createKafka>, t: string, table: string, groupId: string): ConsumeToPostgresOptions {
+  return {
+    kafka,
+    brokers,
+    pool,
+    topic: t,
+    table,
+    groupId,
+    mode: 'append',
+    key: undefined,
+    columns: COLUMNS,
+    until: { caughtUp: true, maxRecords: undefined, maxDurationMs: undefined },
+    batchSize: BATCH,
+    batchMaxWaitMs: 1000,
+    deadLetterTable: undefined,
+    createTopic: undefined,
+    sessionTimeoutMs: 10_000,
+    runId: null,
+    metadataDatabase: true,
+    signal: new AbortController().signal,
+    logger,
+  };
+}
+
+function* chunk(lines: readonly string[], from: number, to: number): Generator<string> {
+  let text = '';
+  for (let i = from; i < to; i++) {
+    text += lines[i];
+    if (text.length >= 65_536) {
+      yield text;
+      text = '';
+    }
+  }
+  if (text) yield text;
+}
+
+async function seedWithKcat(t: string, records: number): Promise<void> {
+  const began = performance.now();
+  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', t, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  let text = '';
+  for (let id = 0; id < records; id++) {
+    text += `${id}\t${recordValue(id)}\n`;
+    if (text.length >= 1 << 20) {
+      if (!child.stdin.write(text)) await new Promise((r) => child.stdin.once('drain', r));
+      text = '';
+    }
+  }
+  child.stdin.end(text);
+  if ((await exited) !== 0) throw new Error('kcat failed to seed the topic');
+  log(`seeded ${records} records with kcat in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+}
+
+async function deleteTopic(kafka: ReturnType<typeof createKafka>, t: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect().catch(() => {});
+  await admin.deleteTopics({ topics: [t] }).catch(() => {});
+  await admin.disconnect().catch(() => {});
+}
+
+function rate(seconds: number): string {
+  return `${Math.round(RECORDS / seconds)}/s (${seconds.toFixed(2)} s)`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});

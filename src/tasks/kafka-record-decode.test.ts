@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { decodeRecord, toColumnText, toCopyLine, toDeadLetterText, type ColumnPlan } from './kafka-record-decode.js';
+
+const columns: ColumnPlan[] = [
+  { name: 'id', path: ['id'], type: 'bigint', key: true },
+  { name: 'station', path: ['station', 'name'], type: 'text', key: false },
+  { name: 'at', path: ['at'], type: 'timestamptz', key: false },
+  { name: 'raw', path: [], type: 'jsonb', key: false },
+];
+const decode = (text: string | null) => decodeRecord(text === null ? null : Buffer.from(text), columns);
+
+describe('decodeRecord', () => {
+  it('maps fields by name and dotted path, missing fields to NULL, the whole value to jsonb', () => {
+    expect(decode('{"id": 7, "station": {"name": "centrum"}, "at": "2024-01-31T10:00:00Z"}')).toEqual({
+      ok: true,
+      values: ['7', 'centrum', '2024-01-31T10:00:00Z', '{"id":7,"station":{"name":"centrum"},"at":"2024-01-31T10:00:00Z"}'],
+    });
+    expect(decode('{"id": "8"}')).toMatchObject({ ok: true, values: ['8', null, null, '{"id":"8"}'] });
+  });
+  it.each([
+    [null, /tombstone/],
+    ['{"id": 1,', /^malformed JSON/],
+    ['"text"', /expected a JSON object/],
+    ['{"station": {"name": "x"}}', /key field "id" is missing/],
+    ['{"id": null}', /key field "id" is missing/],
+    ['{"id": 1.5}', /column id \(bigint\): expected a bigint/],
+    ['{"id": "9223372036854775808"}', /out of range for bigint/],
+    ['{"id": 1, "station": {"name": {"a": 1}}}', /expected text, got an object/],
+    ['{"id": 1, "at": "yesterday"}', /expected an ISO-8601 timestamp/],
+    ['{"id": 1, "at": "2024-13-01"}', /expected an ISO-8601 timestamp/],
+  ])('rejects %s', (value, error) => {
+    const decoded = decode(value);
+    expect(decoded.ok).toBe(false);
+    expect(!decoded.ok && decoded.error).toMatch(error);
+  });
+});
+
+describe('toColumnText', () => {
+  it('checks ranges and canonicalises', () => {
+    expect(toColumnText(2147483647, 'integer')).toBe('2147483647');
+    expect(toColumnText(2147483648, 'integer')).toEqual({ error: '2147483648 is out of range for integer' });
+    expect(toColumnText('12.50', 'numeric')).toBe('12.50');
+    expect(toColumnText('1e400', 'double')).toEqual({ error: 'expected a number, got "1e400"' });
+    expect(toColumnText(true, 'boolean')).toBe('t');
+    expect(toColumnText(0, 'timestamptz')).toBe('1970-01-01T00:00:00.000Z');
+    expect(toColumnText('a\u0000b', 'text')).toEqual({ error: 'text cannot contain a NUL character' });
+    expect(toColumnText({ s: 'a\u0000' }, 'jsonb')).toEqual({ error: 'jsonb cannot contain a NUL character (\\u0000)' });
+  });
+});
+
+describe('toCopyLine and toDeadLetterText', () => {
+  it('escapes COPY text and writes NULL as \\N', () => {
+    expect(toCopyLine(['a\tb', null, 'c\\d\ne'])).toBe('a\\tb\t\\N\tc\\\\d\\ne\n');
+  });
+  it('keeps UTF-8 as text and other bytes as base64', () => {
+    expect(toDeadLetterText(Buffer.from('{"ok": "ü"}'))).toBe('{"ok": "ü"}');
+    expect(toDeadLetterText(Buffer.from([0xff, 0x00, 0x41]))).toBe('base64:/wBB');
+  });
+});
