@@ -20,7 +20,7 @@ export function databaseUrl(adminUrl: string, database: string): string {
 
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
-  const name = `dfm_test_${randomBytes(5).toString('hex')}`;
+  const name = `dfm_test_${inject('testRunId')}_${randomBytes(5).toString('hex')}`;
   await admin(adminUrl, (c) => c.query(`create database "${name}" template "${inject('templateDatabase')}"`));
   return {
     name,
@@ -32,7 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A database with no migrations applied (for migration tests). */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
-  const name = `dfm_test_${randomBytes(5).toString('hex')}`;
+  const name = `dfm_test_${inject('testRunId')}_${randomBytes(5).toString('hex')}`;
   await admin(adminUrl, (c) => c.query(`create database "${name}"`));
   return {
     name,

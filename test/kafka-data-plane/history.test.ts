@@ -105,7 +105,11 @@ tasks:
     const offsets = await o.pool.query<{ partition: number; offset: string }>('select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2 order by partition', ['dfm.history.land', topic]);
     expect(offsets.rows.map((r) => [r.partition, BigInt(r.offset)])).toEqual([...ranges].sort(([a], [b]) => a - b).map(([p, r]) => [p, r.high]));
     const task = (await taskRows(o.pool, runId))['land']!;
-    expect(task.attempt).toBe(4);
+    // Each kill cost one attempt (reaped as WORKER_LOST); a rebalance on a busy machine may cost
+    // another, retried like any failure. Either way the data above landed exactly once.
+    const lost = await o.pool.query("select count(*)::int as n from dfm.task_attempt a join dfm.task_run t on t.id = a.task_run_id where t.run_id = $1 and a.error->>'code' = 'WORKER_LOST'", [runId]);
+    expect(lost.rows[0].n).toBe(3);
+    expect(task.attempt).toBeGreaterThanOrEqual(4);
     // Each kill was mid-stream: rows had landed before it and more remained.
     expect(killedAt.every((n) => n > 0 && n < N), `killed at ${killedAt.join(', ')}`).toBe(true);
     expect(new Set(killedAt).size).toBe(3);

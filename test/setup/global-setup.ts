@@ -18,6 +18,7 @@ declare module 'vitest' {
   export interface ProvidedContext {
     postgresAdminUrl: string;
     templateDatabase: string;
+    testRunId: string;
     kafkaBrokers: string[];
   }
 }
@@ -28,9 +29,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const began = Date.now();
 
   const database = await resolveDatabaseUrl(config, logger);
-  const template = `dfm_test_template_${process.pid}`;
+  // Databases of this run are named dfm_test_<pid>_…: several test runs may share one server, so a
+  // run drops only its own, and those of runs whose process is gone (a crashed or killed run).
+  const runId = String(process.pid);
+  const template = `dfm_test_${runId}_template`;
   await withAdmin(database.url, async (client) => {
-    await dropTestDatabases(client, `dfm_test_%`);
+    await dropStaleTestDatabases(client);
     await client.query(`create database "${template}"`);
   });
   await applyMigrations(withDatabase(database.url, template), logger);
@@ -40,10 +44,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   project.provide('postgresAdminUrl', database.url);
   project.provide('templateDatabase', template);
+  project.provide('testRunId', runId);
   project.provide('kafkaBrokers', [...kafka.brokers]);
 
   return async () => {
-    await withAdmin(database.url, (client) => dropTestDatabases(client, `dfm_test_%`)).catch(() => {});
+    await withAdmin(database.url, (client) => dropTestDatabases(client, `dfm\\_test\\_${runId}\\_%`)).catch(() => {});
     await kafka.stop();
     if (database.embedded?.started) await database.embedded.stop();
   };
@@ -62,6 +67,23 @@ async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>):
     return await fn(client);
   } finally {
     await client.end();
+  }
+}
+
+async function dropStaleTestDatabases(client: pg.Client): Promise<void> {
+  const { rows } = await client.query<{ datname: string }>("select datname from pg_database where datname like 'dfm\\_test\\_%'");
+  for (const { datname } of rows) {
+    const owner = /^dfm_test_(\d+)_/.exec(datname)?.[1];
+    if (owner === undefined || !isAlive(Number(owner))) await client.query(`drop database if exists "${datname}" with (force)`);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
