@@ -31,7 +31,9 @@ describe('docker-compose.yml', () => {
   });
 
   it('runs Kafka in KRaft mode from the official image, with Postgres and Prometheus', () => {
-    expect(compose.services['kafka']?.image).toMatch(/^apache\/kafka:4\./);
+    // The same Kafka version as the broker the tests run (kafka/pom.xml).
+    const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync('kafka/pom.xml', 'utf8'))?.[1];
+    expect(compose.services['kafka']?.image).toBe(`apache/kafka:${version}`);
     expect(compose.services['kafka']?.environment?.['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
     expect(compose.services['postgres']?.image).toMatch(/^postgres:/);
     expect(compose.services['prometheus']).toBeDefined();
