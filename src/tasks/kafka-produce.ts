@@ -3,11 +3,12 @@
  * upstream outputs (`{{ tasks.<id>.output.<field> }}`), in one send acknowledged by every in-sync
  * replica (acks = -1). A retry of a failed attempt sends them again: at least once.
  */
-import { createKafka, createKafkaAdmin, createKafkaProducer, type OutgoingRecord } from '../kafka/kafka-client.js';
+import type { OutgoingRecord } from '../kafka/kafka-client.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Task } from '../pipeline/pipeline-schema.js';
 import { findTemplateReferences, renderTemplates } from '../pipeline/templates.js';
 import { defineTaskRunner } from './define-task-runner.js';
+import { openTopicProducer } from './open-topic-producer.js';
 
 type KafkaProduceConfig = Extract<Task, { type: 'kafka.produce' }>['config'];
 
@@ -37,16 +38,7 @@ export const kafkaProduceRunner = defineTaskRunner<KafkaProduceConfig>({
         headers: Object.fromEntries(Object.entries(rendered.headers).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
       };
     });
-    const brokers = context.kafkaBrokers(config.connection);
-    const kafka = createKafka(brokers, context.logger, { clientId: `dfm-${context.pipelineId}-${context.taskId}` });
-    const admin = createKafkaAdmin(kafka, brokers);
-    try {
-      await admin.ensureTopic(config.topic, config.createTopic);
-    } finally {
-      await admin.close();
-    }
-    if (context.signal.aborted) throw context.signal.reason;
-    const producer = await createKafkaProducer(kafka, brokers);
+    const producer = await openTopicProducer(context, config.connection, config.topic, config.createTopic);
     try {
       const sent = await producer.send(config.topic, records);
       context.metrics?.kafkaRecords.inc({ pipeline: context.pipelineId, task: context.taskId, direction: 'out' }, records.length);

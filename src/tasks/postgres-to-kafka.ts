@@ -15,12 +15,13 @@
  * a crash there would skip the rest of the tie.
  */
 import pg from 'pg';
-import { createKafka, createKafkaAdmin, createKafkaProducer, type OutgoingRecord } from '../kafka/kafka-client.js';
+import type { OutgoingRecord } from '../kafka/kafka-client.js';
 import { DfmError } from '../lib/errors.js';
 import type { Task } from '../pipeline/pipeline-schema.js';
 import { bindSqlParameters, sqlParameters } from '../pipeline/sql-parameters.js';
 import { defineTaskRunner } from './define-task-runner.js';
 import { quoteName } from './kafka-to-postgres-writer.js';
+import { openTopicProducer } from './open-topic-producer.js';
 
 type PostgresToKafkaConfig = Extract<Task, { type: 'postgres.to_kafka' }>['config'];
 
@@ -56,15 +57,7 @@ export const postgresToKafkaRunner = defineTaskRunner<PostgresToKafkaConfig>({
       return values[name] ?? null;
     });
 
-    const brokers = context.kafkaBrokers(config.kafkaConnection);
-    const kafka = createKafka(brokers, context.logger, { clientId: `dfm-${context.pipelineId}-${context.taskId}` });
-    const admin = createKafkaAdmin(kafka, brokers);
-    try {
-      await admin.ensureTopic(config.topic, config.createTopic);
-    } finally {
-      await admin.close();
-    }
-    const producer = await createKafkaProducer(kafka, brokers);
+    const producer = await openTopicProducer(context, config.kafkaConnection, config.topic, config.createTopic);
     const client = await context.postgres(config.connection).connect();
     let broken = false;
     let records = 0;
