@@ -41,7 +41,8 @@ export async function createEmptyDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+/** Runs fn on a short-lived connection (CREATE/DROP DATABASE cannot run in a pool transaction). */
+export async function admin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -6,13 +6,14 @@
  * DATABASE_URL / KAFKA_BROKERS point the suite at existing servers; otherwise it uses the same
  * embedded PostgreSQL and local Kafka broker as `npm start`.
  */
-import pg from 'pg';
+import type pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { applyMigrations } from '../../src/db/migrate.js';
 import { resolveDatabaseUrl } from '../../src/db/resolve-database-url.js';
 import { resolveKafkaBrokers } from '../../src/kafka/resolve-kafka-brokers.js';
+import { admin, databaseUrl } from '../helpers/test-database.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -33,11 +34,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // run drops only its own, and those of runs whose process is gone (a crashed or killed run).
   const runId = String(process.pid);
   const template = `dfm_test_${runId}_template`;
-  await withAdmin(database.url, async (client) => {
+  await admin(database.url, async (client) => {
     await dropStaleTestDatabases(client);
     await client.query(`create database "${template}"`);
   });
-  await applyMigrations(withDatabase(database.url, template), logger);
+  await applyMigrations(databaseUrl(database.url, template), logger);
 
   const kafka = await resolveKafkaBrokers(config, logger);
   logger.info({ ms: Date.now() - began }, 'test services ready');
@@ -48,26 +49,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kafkaBrokers', [...kafka.brokers]);
 
   return async () => {
-    await withAdmin(database.url, (client) => dropTestDatabases(client, `dfm\\_test\\_${runId}\\_%`)).catch(() => {});
+    await admin(database.url, (client) => dropTestDatabases(client, `dfm\\_test\\_${runId}\\_%`)).catch(() => {});
     await kafka.stop();
     if (database.embedded?.started) await database.embedded.stop();
   };
-}
-
-export function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function withAdmin<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
 }
 
 async function dropStaleTestDatabases(client: pg.Client): Promise<void> {
