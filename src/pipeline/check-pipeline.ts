@@ -37,6 +37,16 @@ export function checkPipeline(pipeline: Pipeline): PipelineIssue[] {
     }
   }
 
+  // Scheduled and triggered runs start with no params given, so every param needs a default.
+  if (pipeline.schedule !== undefined || pipeline.triggers.length > 0) {
+    const starter = pipeline.schedule !== undefined ? 'the schedule' : 'the trigger';
+    for (const [name, param] of Object.entries(pipeline.params)) {
+      if (param.required) {
+        issues.push(issue(['params', name], 'required-param-scheduled', `Param "${name}" has no default, but runs started by ${starter} get no params`, `Give "${name}" a default, or remove "${pipeline.schedule !== undefined ? 'schedule' : 'triggers'}" and start runs with dfm run --param ${name}=…`, { target: 'key' }));
+      }
+    }
+  }
+
   for (const task of pipeline.tasks) {
     task.needs.forEach((need, index) => {
       if (!known.has(need)) {

@@ -22,6 +22,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   'unknown-timezone': '`timezone` is not an IANA name.',
   'invalid-duration': 'A duration is not a number with a unit (`30s`, `10m`) or is out of range.',
   'param-default-type': 'A param default does not match its type.',
+  'required-param-scheduled': 'A scheduled or triggered pipeline has a param without a default (those runs get no params).',
   'unknown-sql-param': 'SQL uses a `:name` that is neither a declared param nor a built-in.',
   'multiple-statements': 'A SQL entry holds more than one statement.',
   'empty-sql': 'A SQL entry holds no statement (only comments or whitespace).',
