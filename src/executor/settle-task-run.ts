@@ -62,6 +62,16 @@ export async function failDownstream(client: Queryable, runId: number, taskId: s
   );
 }
 
+/**
+ * Reporters (commit statuses, Slack, the dashboard's live view) LISTEN on this channel; the payload
+ * is the run id. One notification per run, so it stays a low-rate control message.
+ */
+export const RUN_FINISHED_CHANNEL = 'dfm_run_finished';
+
+export async function notifyRunFinished(client: Queryable, runId: number): Promise<void> {
+  await client.query('select pg_notify($1, $2)', [RUN_FINISHED_CHANNEL, String(runId)]);
+}
+
 export interface ClosedRun {
   readonly state: 'success' | 'failed';
   readonly pipelineId: string;
@@ -91,6 +101,7 @@ export async function finishRun(client: Queryable, runId: number): Promise<Close
   if (open) return undefined;
   const state = failed ? 'failed' : 'success';
   await client.query(`update dfm.run set state = $2, finished_at = now(), error = $3 where id = $1`, [runId, state, failed ? `Failed tasks: ${failed}` : null]);
+  await notifyRunFinished(client, runId);
   await startQueuedRuns(client, run.pipeline_id);
   return { state, pipelineId: run.pipeline_id };
 }

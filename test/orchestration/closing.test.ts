@@ -4,6 +4,8 @@
  * may depend on the sweep, which only mends crashes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { RUN_FINISHED_CHANNEL } from '../../src/executor/settle-task-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { activate, createOrchestration, type Orchestration } from '../helpers/orchestration.js';
@@ -22,6 +24,23 @@ afterAll(async () => {
 });
 
 describe('closing runs', () => {
+  it('announces each finished run once on the dfm_run_finished channel', async () => {
+    await activate(o.pool, `id: announced\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
+    const listener = new pg.Client({ connectionString: database.url });
+    await listener.connect();
+    const heard: string[] = [];
+    listener.on('notification', (n) => heard.push(n.payload ?? ''));
+    await listener.query(`listen ${RUN_FINISHED_CHANNEL}`);
+    try {
+      o.startWorker({ concurrency: 2, reap: false, heartbeatTimeoutMs: 600_000 });
+      const { runId } = await triggerRun(o.pool, { pipelineId: 'announced' });
+      await eventually(async () => (heard.includes(String(runId)) ? true : undefined), 10_000, 'the run-finished notification');
+      expect(heard.filter((id) => id === String(runId))).toHaveLength(1);
+    } finally {
+      await listener.end();
+    }
+  });
+
   it('closes every run as soon as its last task commits, with many task runs of each run finishing at once', async () => {
     const tasks = Array.from({ length: 30 }, (_, i) => `  t${i}: { type: postgres.sql, sql: "select ${i}" }`).join('\n');
     await activate(o.pool, `id: wide-closing\nmax_active_runs: 20\ntasks:\n${tasks}\n`);
