@@ -49,7 +49,7 @@ export const variables = {
   DFM_WORKER_CONCURRENCY: { schema: positiveInt('DFM_WORKER_CONCURRENCY').default(8), doc: 'Task runs one worker process executes at once. Default 8.' },
   DFM_HEARTBEAT_INTERVAL_MS: { schema: positiveInt('DFM_HEARTBEAT_INTERVAL_MS').default(5000), doc: 'How often a worker refreshes the heartbeat of its running task runs, in ms. Default 5000.' },
   DFM_HEARTBEAT_TIMEOUT_MS: { schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
-  DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'Fallback poll of workers and scheduler when no NOTIFY arrives, in ms. Default 2000.' },
+  DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
   DFM_SHUTDOWN_GRACE_MS: { schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
   DFM_ROLE: { schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },

@@ -13,8 +13,8 @@ import type { RoleStarter } from './start-service.js';
 export const serviceRoles: Partial<Record<'scheduler' | 'worker', RoleStarter>> = {
   scheduler: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     await syncLocalPipelines(pool, config.pipelinesDir, logger);
-    const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: Math.min(config.pollIntervalMs, 1000) });
-    const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: Math.min(config.pollIntervalMs, 1000) });
+    const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: config.pollIntervalMs });
+    const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: config.pollIntervalMs });
     return {
       name: 'scheduler',
       stop: async () => {
