@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, toColumnText, toCopyLine, toDeadLetterText, type ColumnPlan } from './kafka-record-decode.js';
+import { compileCopyLineDecoder, decodeRecord, toColumnText, toCopyLine, toDeadLetterText, type ColumnPlan } from './kafka-record-decode.js';
 
 const columns: ColumnPlan[] = [
   { name: 'id', path: ['id'], type: 'bigint', key: true },
@@ -55,5 +55,65 @@ describe('toCopyLine and toDeadLetterText', () => {
   it('keeps UTF-8 as text and other bytes as base64', () => {
     expect(toDeadLetterText(Buffer.from('{"ok": "ü"}'))).toBe('{"ok": "ü"}');
     expect(toDeadLetterText(Buffer.from([0xff, 0x00, 0x41]))).toBe('base64:/wBB');
+  });
+});
+
+describe('compileCopyLineDecoder', () => {
+  const plans: ColumnPlan[][] = [
+    columns,
+    [
+      { name: 'i', path: ['i'], type: 'integer', key: false },
+      { name: 'b', path: ['b'], type: 'bigint', key: false },
+      { name: 'n', path: ['n'], type: 'numeric', key: false },
+      { name: 'd', path: ['d'], type: 'double', key: false },
+      { name: 'f', path: ['f'], type: 'boolean', key: false },
+      { name: 't', path: ['t'], type: 'text', key: false },
+      { name: 'j', path: ['j'], type: 'jsonb', key: false },
+      { name: 'at', path: ['at'], type: 'timestamptz', key: false },
+    ],
+    [
+      { name: 'value', path: [], type: 'jsonb', key: false },
+      { name: 'id', path: ['id'], type: 'text', key: true },
+    ],
+  ];
+  const values = [
+    null,
+    '',
+    '{"id": 1,',
+    '"text"',
+    '[1, 2]',
+    'null',
+    '"a\\u0000b"',
+    '{"id": 7, "station": {"name": "centrum"}, "at": "2024-01-31T10:00:00Z"}',
+    '{"id": "8"}',
+    '{"id": null}',
+    '{"id": 1.5}',
+    '{"id": -0, "i": -0, "b": -0}',
+    '{"id": "9223372036854775808"}',
+    '{"id": " 12 ", "b": "-9223372036854775808", "i": "2147483647"}',
+    '{"id": 1, "station": {"name": {"a": 1}}}',
+    '{"id": 1, "station": {"name": "tab\\there\\nand\\\\back \\"q\\" \\r"}}',
+    '{"id": 1, "station": {"name": "nul\\u0000"}}',
+    '{"id": 1, "station": "flat"}',
+    '{"id": 1, "at": "yesterday"}',
+    '{"id": 1, "at": 1700000000000}',
+    '{"id": 1, "at": 1e300}',
+    '{"i": 2147483647, "b": 9007199254740991, "n": 1.25, "d": -3e-7, "f": true, "t": 12, "j": {"x": [1, "a\\tb"]}, "at": "2024-02-30 10:00"}',
+    '{"i": 2147483648}',
+    '{"i": -2147483649}',
+    '{"i": "12", "b": 9007199254740993, "n": " 1.5e3 ", "d": "1e400", "f": "false", "t": false, "j": "s\\u0000"}',
+    '{"b": 1e21, "n": "abc", "f": 1, "t": [1], "j": null}',
+    '{"t": "ü\\\\", "j": "\\ud800"}',
+    '{"j": {"k\\"ey": "v"}, "t": "plain"}',
+  ];
+  it.each(plans.map((plan, i) => [i, plan] as const))('gives decodeRecord + toCopyLine exactly (plan %i)', (_i, plan) => {
+    const decode = compileCopyLineDecoder(plan);
+    for (const text of values) {
+      const value = text === null ? null : Buffer.from(text);
+      const expected = decodeRecord(value, plan);
+      const actual = decode(value);
+      if (expected.ok) expect(actual, String(text)).toBe(toCopyLine(expected.values));
+      else expect(actual, String(text)).toEqual({ error: expected.error });
+    }
   });
 });

@@ -19,8 +19,8 @@ import type pg from 'pg';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
-import { decodeRecord, type ColumnPlan, type ColumnType } from './kafka-record-decode.js';
-import { openBatchWriter, type PartitionAdvance, type PendingRecord } from './kafka-to-postgres-writer.js';
+import type { ColumnType } from './kafka-record-decode.js';
+import { openBatchWriter, type PartitionAdvance } from './kafka-to-postgres-writer.js';
 
 export interface ConsumeToPostgresOptions {
   readonly kafka: KafkaClient;
@@ -90,7 +90,6 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       logger,
     });
     const w = writer;
-    const columns: readonly ColumnPlan[] = w.columns;
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
@@ -119,8 +118,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     // Next offset expected from Kafka per assigned partition (records below it are already stored).
     const position = new Map<number, bigint>();
     let assigned: readonly number[] = [];
-    let buffer: PendingRecord[] = [];
-    let bufferSince = 0;
+    let buffer = w.newBatch();
     let flushing: Promise<void> | undefined;
     let inFlight = 0;
     let finish!: (reason: ConsumeToPostgresOutput['stoppedBy']) => void;
@@ -138,22 +136,23 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     });
 
     const maxRecords = options.until.maxRecords;
-    const pendingRecords = () => counts.records + inFlight + buffer.length;
+    const pendingRecords = () => counts.records + inFlight + buffer.records;
     const reachedMaxRecords = () => maxRecords !== undefined && counts.records >= maxRecords;
 
     /** Writes what is buffered now. Runs one at a time; errors end the task. */
     function flush(): Promise<void> {
       if (flushing) return flushing;
-      if (buffer.length === 0 || done) return Promise.resolve();
+      if (buffer.records === 0 || done) return Promise.resolve();
       // Defence in depth: never write below what Postgres says is stored (the CAS would also refuse).
-      const records = buffer.filter((r) => r.offset >= (stored.get(r.partition) ?? -1n));
-      buffer = [];
-      if (records.length === 0) return Promise.resolve();
+      const batch = buffer.isAtOrAbove(stored) ? buffer : buffer.withoutBelow(stored);
+      buffer = w.newBatch();
+      if (batch.records === 0) return Promise.resolve();
       const advances = new Map<number, PartitionAdvance>();
-      for (const record of records) advances.set(record.partition, { expected: stored.get(record.partition), next: record.offset + 1n });
-      inFlight = records.length;
+      for (const [partition, next] of batch.nextOffsets()) advances.set(partition, { expected: stored.get(partition), next });
+      const records = batch.records;
+      inFlight = records;
       flushing = (async () => {
-        const outcome = await w.write(records, advances, signal);
+        const outcome = await w.write(batch, advances, signal);
         if (outcome.status === 'fenced') {
           counts.fenced++;
           logger.warn({ topic, group: options.groupId, partitions: outcome.partitions }, 'offset compare-and-set failed: another consumer stored these partitions first; rolled back and re-reading the stored offsets');
@@ -161,11 +160,11 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
           return;
         }
         for (const [partition, advance] of advances) stored.set(partition, advance.next);
-        counts.records += records.length;
+        counts.records += records;
         counts.rows += outcome.rows;
         counts.deadLetters += outcome.deadLetters;
         counts.batches++;
-        options.onCommitted?.({ rows: outcome.rows, deadLetters: outcome.deadLetters, records: records.length });
+        options.onCommitted?.({ rows: outcome.rows, deadLetters: outcome.deadLetters, records });
         // Only so the group's lag is visible in Kafka tooling; Postgres stays the truth.
         void consumer?.commit(new Map([...advances].map(([p, a]) => [p, a.next]))).catch((error: unknown) => logger.debug({ err: { message: messageOf(error) } }, 'committing offsets to Kafka failed (lag display only)'));
         if (reachedMaxRecords()) finish('max_records');
@@ -190,7 +189,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       epoch++;
       stored = await w.readStoredOffsets();
       epoch++;
-      buffer = [];
+      buffer = w.newBatch();
       for (const partition of assigned) {
         const start = stored.get(partition) ?? ranges.get(partition)?.low ?? 0n;
         position.set(partition, start);
@@ -211,26 +210,25 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
 
     async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void> {
       const startEpoch = epoch;
-      for (const record of records) {
-        if (done || epoch !== startEpoch) return;
-        const from = position.get(partition);
-        if (from === undefined) return;
-        if (record.offset < from) continue; // already stored (a re-fetch after a seek or rebalance)
-        if (maxRecords !== undefined && pendingRecords() >= maxRecords) break;
-        const decoded = decodeRecord(record.value, columns);
-        if (buffer.length === 0) bufferSince = Date.now();
-        buffer.push({
-          partition,
-          offset: record.offset,
-          key: record.key,
-          value: record.value,
-          values: decoded.ok ? decoded.values : undefined,
-          error: decoded.ok ? undefined : decoded.error,
-        });
-        position.set(partition, record.offset + 1n);
+      const from = position.get(partition);
+      if (from === undefined || done) return;
+      // Records below the position are already stored (a re-fetch after a seek or rebalance).
+      // Offsets ascend within a fetch, so only a fetch that starts below it is looked into.
+      let i = 0;
+      while (i < records.length && BigInt(records[i]!.offset) < from) i++;
+      while (i < records.length) {
+        // Only an await (a flush below) lets a rebalance, a fence or the end in.
+        if (done || epoch !== startEpoch || !position.has(partition)) return;
         // One kafkajs fetch can hold ~20,000 records per partition: cut it at batch_size.
-        if (buffer.length >= options.batchSize) await flushWhenFree(heartbeat);
+        let end = Math.min(records.length, i + options.batchSize - buffer.records);
+        if (maxRecords !== undefined) end = Math.min(end, i + Math.max(0, maxRecords - pendingRecords()));
+        if (end <= i) break;
+        const batch = buffer;
+        for (; i < end; i++) batch.add(partition, records, i);
+        position.set(partition, BigInt(records[i - 1]!.offset) + 1n);
+        if (batch.records >= options.batchSize) await flushWhenFree(heartbeat);
       }
+      if (done || epoch !== startEpoch) return;
       if (bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords)) await flushWhenFree(heartbeat);
     }
 
@@ -254,7 +252,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         if (flushing) await flushing;
         stored = await w.readStoredOffsets();
         epoch++;
-        buffer = [];
+        buffer = w.newBatch();
         assigned = partitions;
         position.clear();
         const starts = new Map<number, bigint>();
@@ -277,8 +275,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     timers.push(
       setInterval(() => {
         if (flushing || done) return;
-        if (buffer.length > 0 && (Date.now() - bufferSince >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
-        else if (buffer.length === 0 && Date.now() - lastIdleCheck >= 1000) {
+        if (buffer.records > 0 && (Date.now() - buffer.since >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
+        else if (buffer.records === 0 && Date.now() - lastIdleCheck >= 1000) {
           lastIdleCheck = Date.now();
           void checkCaughtUp().catch((error: unknown) => fail(error));
         }

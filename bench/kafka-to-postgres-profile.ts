@@ -1,0 +1,147 @@
+/**
+ * Diagnostic for bench/kafka-to-postgres.ts: seeds a topic and runs only (c), dfm's
+ * kafka.to_postgres end to end (exactly once), `--runs` times against fresh tables, and prints
+ * records/s and the CPU seconds each process spent (this node process, the PostgreSQL backends of
+ * the bench database, the broker) so it is visible which one is the bottleneck. Meant to be run
+ * under the profiler:
+ *
+ *   node --import tsx --cpu-prof --cpu-prof-dir=/tmp/k2p-prof bench/kafka-to-postgres-profile.ts --records=300000
+ *
+ * Same environment and record shape as the bench (DATABASE_URL, KAFKA_BROKERS).
+ */
+import { spawn, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
+import { applyMigrations } from '../src/db/migrate.js';
+import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
+import { createLogger } from '../src/lib/logger.js';
+import { consumeToPostgres } from '../src/tasks/kafka-to-postgres-consume.js';
+
+const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const RECORDS = Number(args['records'] ?? 300_000);
+const PARTITIONS = Number(args['partitions'] ?? 3);
+const BATCH = Number(args['batch-size'] ?? 10_000);
+const RUNS = Number(args['runs'] ?? 1);
+const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
+const suffix = `${process.pid}`;
+const database = `bench_k2p_prof_${suffix}`;
+const topic = `bench-k2p-prof-${suffix}`;
+const COLUMNS = { id: { field: undefined, type: 'bigint' as const }, station: { field: undefined, type: 'text' as const }, time: { field: undefined, type: 'timestamptz' as const }, aqi: { field: undefined, type: 'integer' as const }, pm25: { field: undefined, type: 'double' as const }, note: { field: undefined, type: 'text' as const } };
+
+function recordValue(id: number): string {
+  const base = `{"id":${id},"station":"station-${String(id % 500).padStart(4, '0')}","time":"${new Date(Date.UTC(2024, 0, 1) + id * 1000).toISOString()}","aqi":${id % 300},"pm25":${((id % 1000) / 10).toFixed(1)},"note":"`;
+  return `${base}${'x'.repeat(Math.max(0, 198 - base.length))}"}`;
+}
+
+/** utime + stime of a process in seconds (Linux). */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function brokerPid(): number | undefined {
+  try {
+    const out = execFileSync('bash', ['-c', "ss -ltnp 'sport = :9092' | grep -o 'pid=[0-9]*' | head -1"], { encoding: 'utf8' });
+    return Number(out.trim().replace('pid=', '')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const kafka = createKafka(brokers, logger, { clientId: 'dfm-bench-prof' });
+  const kafkaAdmin = createKafkaAdmin(kafka, brokers);
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  try {
+    await admin.query(`create database ${database}`);
+    await applyMigrations(url.toString(), logger);
+    await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
+    await seed();
+    const broker = brokerPid();
+    for (let run = 0; run < RUNS; run++) {
+      const table = `c_${run}`;
+      await pool.query(`create table ${table} (id bigint not null, station text, time timestamptz, aqi integer, pm25 double precision, note text)`);
+      const backendCpu = async () => {
+        const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
+        return rows.map((r) => r.pid);
+      };
+      const pgPidsBefore = await backendCpu();
+      const pgBefore = new Map(pgPidsBefore.map((p) => [p, cpuSeconds(p)]));
+      const nodeBefore = process.cpuUsage();
+      const brokerBefore = broker ? cpuSeconds(broker) : 0;
+      const began = performance.now();
+      const output = await consumeToPostgres({
+        kafka,
+        brokers,
+        pool,
+        topic,
+        table,
+        groupId: `bench-prof-${table}-${suffix}`,
+        mode: 'append',
+        key: undefined,
+        columns: COLUMNS,
+        until: { caughtUp: true, maxRecords: undefined, maxDurationMs: undefined },
+        batchSize: BATCH,
+        batchMaxWaitMs: 1000,
+        deadLetterTable: undefined,
+        createTopic: undefined,
+        sessionTimeoutMs: 10_000,
+        runId: null,
+        metadataDatabase: true,
+        signal: new AbortController().signal,
+        logger,
+      });
+      const seconds = (performance.now() - began) / 1000;
+      const nodeCpu = process.cpuUsage(nodeBefore);
+      let pgCpu = 0;
+      for (const p of await backendCpu()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
+      const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${table}`);
+      if (Number(rows[0]!.n) !== RECORDS || output.records !== RECORDS) throw new Error(`${table}: ${rows[0]!.n} rows, ${output.records} records`);
+      process.stdout.write(
+        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: Math.round(seconds * 100) / 100, batches: output.batches, cpu: { node: Math.round((nodeCpu.user + nodeCpu.system) / 1e4) / 100, postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
+      );
+    }
+  } finally {
+    await pool.end();
+    const a = kafka.admin();
+    await a.connect().catch(() => {});
+    await a.deleteTopics({ topics: [topic] }).catch(() => {});
+    await a.disconnect().catch(() => {});
+    await kafkaAdmin.close();
+    await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});
+    await admin.end();
+  }
+}
+
+async function seed(): Promise<void> {
+  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', resolve);
+  });
+  let text = '';
+  for (let id = 0; id < RECORDS; id++) {
+    text += `${id}\t${recordValue(id)}\n`;
+    if (text.length >= 1 << 20) {
+      if (!child.stdin.write(text)) await new Promise((r) => child.stdin.once('drain', r));
+      text = '';
+    }
+  }
+  child.stdin.end(text);
+  if ((await exited) !== 0) throw new Error('kcat failed to seed the topic');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
