@@ -124,7 +124,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     });
   }
 
-  const loop = setInterval(() => {
+  const runTick = () => {
     if (stopping || ticking) return;
     ticking = (async () => {
       await campaign();
@@ -137,7 +137,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       .finally(() => {
         ticking = undefined;
       });
-  }, options.tickIntervalMs);
+  };
+  // Campaign and look for due fires right away, then every tick.
+  setImmediate(runTick);
+  const loop = setInterval(runTick, options.tickIntervalMs);
 
   return {
     tick,

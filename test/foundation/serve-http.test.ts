@@ -1,0 +1,68 @@
+/**
+ * What `dfm serve` shows over HTTP: /healthz per dependency (503 when one is down) and /metrics with
+ * dfm's own counters after a run.
+ */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { triggerRun } from '../../src/runs/trigger-run.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { createOrchestration, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
+
+let database: TestDatabase;
+let o: Orchestration;
+const processes: DfmProcess[] = [];
+const pipelines = writePipelines({ 'hello.yaml': 'id: hello\ntasks:\n  say: { type: postgres.sql, sql: "select 1" }\n' });
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  o = createOrchestration(database.url);
+});
+afterAll(async () => {
+  for (const p of processes) p.kill('SIGKILL');
+  await Promise.all(processes.map((p) => p.exited));
+  pipelines.remove();
+  await o.close();
+  await database.drop();
+});
+
+async function serve(env: Record<string, string> = {}): Promise<string> {
+  const p = spawnDfm(['serve'], { DATABASE_URL: database.url, DFM_PIPELINES_DIR: pipelines.dir, ...env });
+  processes.push(p);
+  await p.waitForOutput(/dfm is serving on http:\/\/localhost:\d+/);
+  return `http://127.0.0.1:${/dfm is serving on http:\/\/localhost:(\d+)/.exec(p.output())![1]}`;
+}
+
+async function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('dfm serve over HTTP', () => {
+  it('reports healthy dependencies and counts the runs it executed', async () => {
+    const base = await serve();
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
+
+    const { runId } = await triggerRun(o.pool, { pipelineId: 'hello' });
+    expect(await waitForRun(o.pool, runId)).toBe('success');
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/^dfm_task_runs_finished_total\{pipeline="hello",type="postgres\.sql",outcome="success"\} 1$/m);
+    expect(metrics).toMatch(/^dfm_runs_finished_total\{pipeline="hello",state="success"\} 1$/m);
+    await expect.poll(async () => (await (await fetch(`${base}/metrics`)).text()).split('\n').filter((l) => l.startsWith('dfm_scheduler_leader')), { timeout: 5000 }).toEqual(['dfm_scheduler_leader 1']);
+    expect(metrics).toMatch(/^dfm_task_duration_seconds_count\{pipeline="hello",type="postgres\.sql"\} 1$/m);
+  });
+
+  it('answers 503 and names the dependency that is down', async () => {
+    const base = await serve({ KAFKA_BROKERS: `127.0.0.1:${await closedPort()}`, DFM_ROLE: 'web' });
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(503);
+    expect(await health.json()).toEqual({ status: 'unavailable', checks: { postgres: 'up', kafka: 'down' } });
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^dfm_dependency_up\{dependency="kafka"\} 0$/m);
+  });
+});
