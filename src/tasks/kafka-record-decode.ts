@@ -80,76 +80,63 @@ export interface DecodeFailure {
  * JSON.stringify escapes: then no value of the record needs COPY escaping or the NUL check.
  */
 export function compileCopyLineDecoder(columns: readonly ColumnPlan[]): (value: Buffer | null) => string | DecodeFailure {
-  const count = columns.length;
-  const types = columns.map((c) => c.type);
-  const keys = columns.map((c) => c.key);
-  const heads = columns.map((c) => (c.path.length > 0 ? c.path[0]! : undefined));
-  const deep = columns.map((c) => c.path.length > 1);
+  // Generated once per plan so each field is read with its own name (a property load V8 caches
+  // per column) and each type's check is inline: the generic loop over columns cost ~0.1 µs per
+  // record more (of ~1.1 µs; micro-bench of the bench's records). Names and messages enter the code only as JSON string literals.
+  const lit = (text: string) => JSON.stringify(text);
   // decodeRecord checks that the value is an object at the first column with a path.
   const firstPath = columns.findIndex((c) => c.path.length > 0);
-  return (value) => {
-    if (value === null) return { error: 'the record has no value (a tombstone)' };
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(value.toString('utf8'));
-    } catch (error) {
-      return { error: `malformed JSON: ${(error as Error).message}` };
+  const body: string[] = [
+    'if (value === null) return { error: "the record has no value (a tombstone)" };',
+    'let parsed;',
+    'try { parsed = JSON.parse(value.toString("utf8")); } catch (error) { return { error: "malformed JSON: " + error.message }; }',
+    'const plain = value.indexOf(92) === -1;',
+    'let field, text, line = "";',
+  ];
+  columns.forEach((column, i) => {
+    if (i > 0) body.push(`line += ${lit('\t')};`);
+    if (i === firstPath) body.push('if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return { error: "expected a JSON object, got " + describe(parsed) };');
+    if (column.path.length === 0) body.push('field = parsed;');
+    else {
+      body.push(`field = parsed[${lit(column.path[0]!)}];`);
+      for (const part of column.path.slice(1)) body.push(`field = field !== null && typeof field === "object" && !Array.isArray(field) ? field[${lit(part)}] : undefined;`);
     }
-    const plain = value.indexOf(0x5c) === -1;
-    let line = '';
-    for (let i = 0; i < count; i++) {
-      if (i > 0) line += '\t';
-      if (i === firstPath && (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))) {
-        return { error: `expected a JSON object, got ${describe(parsed)}` };
-      }
-      let field: unknown;
-      const head = heads[i];
-      if (head === undefined) field = parsed;
-      else if (!deep[i]) field = (parsed as Record<string, unknown>)[head];
-      else {
-        field = parsed;
-        for (const part of columns[i]!.path) field = field !== null && typeof field === 'object' && !Array.isArray(field) ? (field as Record<string, unknown>)[part] : undefined;
-      }
-      if (field === undefined || field === null) {
-        if (keys[i]) return { error: `key field "${columns[i]!.path.join('.')}" is missing or null` };
-        line += '\\N';
-        continue;
-      }
-      const type = types[i]!;
-      let text: string | { error: string } | undefined;
-      switch (type) {
-        case 'text':
-          if (typeof field === 'string' && plain) text = field;
-          break;
-        case 'integer':
-          if (typeof field === 'number' && Number.isInteger(field) && field >= INT32_MIN && field <= INT32_MAX) text = String(field);
-          break;
-        case 'bigint':
-          if (typeof field === 'number' && Number.isSafeInteger(field)) text = String(field);
-          break;
-        case 'numeric':
-        case 'double':
-          if (typeof field === 'number' && Number.isFinite(field)) text = String(field);
-          break;
-        case 'timestamptz':
-          if (typeof field === 'string' && TIMESTAMP_TEXT.test(field)) text = field;
-          break;
-        case 'boolean':
-          if (typeof field === 'boolean') text = field ? 't' : 'f';
-          break;
-        case 'jsonb':
-          if (plain) text = JSON.stringify(field);
-          break;
-      }
-      if (text === undefined) {
-        text = toColumnText(field, type);
-        if (typeof text !== 'string') return { error: `field "${columns[i]!.path.join('.') || '(value)'}" → column ${columns[i]!.name} (${type}): ${text.error}` };
-        if (!plain) text = escapeCopyText(text);
-      }
-      line += text;
-    }
-    return `${line}\n`;
-  };
+    const missing = column.key ? `return { error: ${lit(`key field "${column.path.join('.')}" is missing or null`)} };` : `line += ${lit('\\N')};`;
+    const fast: Record<ColumnType, string> = {
+      text: 'typeof field === "string" && plain',
+      integer: 'typeof field === "number" && Number.isInteger(field) && field >= INT32_MIN && field <= INT32_MAX',
+      bigint: 'typeof field === "number" && Number.isSafeInteger(field)',
+      numeric: 'typeof field === "number" && Number.isFinite(field)',
+      double: 'typeof field === "number" && Number.isFinite(field)',
+      timestamptz: 'typeof field === "string" && TIMESTAMP_TEXT.test(field)',
+      boolean: 'typeof field === "boolean"',
+      jsonb: 'plain',
+    };
+    const fastText: Record<ColumnType, string> = {
+      text: 'field',
+      integer: 'String(field)',
+      bigint: 'String(field)',
+      numeric: 'String(field)',
+      double: 'String(field)',
+      timestamptz: 'field',
+      boolean: 'field ? "t" : "f"',
+      jsonb: 'JSON.stringify(field)',
+    };
+    const prefix = lit(`field "${column.path.join('.') || '(value)'}" → column ${column.name} (${column.type}): `);
+    body.push(
+      `if (field === undefined || field === null) { ${missing} }`,
+      `else if (${fast[column.type]}) line += ${fastText[column.type]};`,
+      'else {',
+      `  text = toColumnText(field, ${lit(column.type)});`,
+      `  if (typeof text !== "string") return { error: ${prefix} + text.error };`,
+      '  line += plain ? text : escapeCopyText(text);',
+      '}',
+    );
+  });
+  body.push(`return line + ${lit('\n')};`);
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- generated from the plan above, literals only
+  const make = new Function('INT32_MIN', 'INT32_MAX', 'TIMESTAMP_TEXT', 'toColumnText', 'escapeCopyText', 'describe', `return function decode(value) {\n${body.join('\n')}\n};`);
+  return make(INT32_MIN, INT32_MAX, TIMESTAMP_TEXT, toColumnText, escapeCopyText, describe) as (value: Buffer | null) => string | DecodeFailure;
 }
 
 /** The text PostgreSQL reads as this type, or why the value does not fit. */
