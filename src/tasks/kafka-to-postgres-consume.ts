@@ -232,7 +232,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         // took longer than decoding the next batch, though PostgreSQL was idle most of it).
         if (flushing) end = Math.min(end, i + DECODE_SLICE);
         const batch = buffer;
-        for (; i < end; i++) batch.add(partition, records, i);
+        batch.addRange(partition, records, i, end);
+        i = end;
         position.set(partition, BigInt(records[i - 1]!.offset) + 1n);
         if (batch.records >= options.batchSize) await flushWhenFree(heartbeat);
         else if (flushing && i < records.length) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -41,6 +41,8 @@ interface Segment {
 
 /** Bytes of COPY text per chunk handed to the socket. */
 const COPY_CHUNK = 1024 * 1024;
+/** Lines joined in a string before they are written into the chunk. */
+const PENDING_LINES = 64;
 
 /**
  * The records of one transaction, already in the form it writes: the COPY text of the rows that
@@ -62,6 +64,8 @@ export class PendingBatch {
   private readonly chunks: Buffer[] = [];
   private chunk: Buffer | undefined;
   private used = 0;
+  private pending = '';
+  private pendingLines = 0;
   private readonly segments: Segment[] = [];
 
   constructor(
@@ -70,40 +74,51 @@ export class PendingBatch {
     private readonly withSeq: boolean,
   ) {}
 
-  /** Adds records[index] of the partition; records of one partition must come in offset order. */
-  add(partition: number, records: readonly ConsumedRecord[], index: number): void {
+  /** Adds records[from, to) of the partition; records of one partition must come in offset order. */
+  addRange(partition: number, records: readonly ConsumedRecord[], from: number, to: number): void {
+    if (to <= from) return;
     if (this.records === 0) this.since = Date.now();
-    this.records++;
+    this.records += to - from;
     const last = this.segments.length > 0 ? this.segments[this.segments.length - 1]! : undefined;
-    if (last !== undefined && last.records === records && last.to === index) last.to = index + 1;
-    else this.segments.push({ partition, records, from: index, to: index + 1 });
-    const record = records[index]!;
-    const line = this.decode(record.value);
-    if (typeof line !== 'string') {
-      this.dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: line.error });
-      return;
+    if (last !== undefined && last.records === records && last.to === from) last.to = to;
+    else this.segments.push({ partition, records, from, to });
+    for (let index = from; index < to; index++) {
+      const record = records[index]!;
+      const line = this.decode(record.value);
+      if (typeof line !== 'string') {
+        this.dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: line.error });
+        continue;
+      }
+      this.pending += this.withSeq ? `${this.rows}\t${line}` : line;
+      this.rows++;
+      if (++this.pendingLines === PENDING_LINES) this.writePending();
     }
-    this.append(this.withSeq ? `${this.rows}\t${line}` : line);
-    this.rows++;
+    this.writePending();
   }
 
   /**
-   * Straight into a Buffer: the line's string dies young. (Appending to a string kept every line
-   * alive until the flush; the scavenger copied them again and again, and GC was ~25 % of the CPU.)
+   * A few dozen lines at a time into a Buffer: the strings die young. (Appending all to one
+   * string kept every line alive until the flush; the scavenger copied them again and again, and
+   * GC was ~25 % of the CPU. One Buffer write per line cost ~0.25 µs a record.)
    */
-  private append(line: string): void {
+  private writePending(): void {
+    const text = this.pending;
+    if (text.length === 0) return;
+    this.pending = '';
+    this.pendingLines = 0;
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    const room = line.length * 3;
+    const room = text.length * 3;
     if (this.chunk === undefined || this.used + room > this.chunk.length) {
       if (this.chunk !== undefined) this.chunks.push(this.chunk.subarray(0, this.used));
       this.chunk = Buffer.allocUnsafeSlow(Math.max(COPY_CHUNK, room));
       this.used = 0;
     }
-    this.used += this.chunk.write(line, this.used, 'utf8');
+    this.used += this.chunk.write(text, this.used, 'utf8');
   }
 
   /** The COPY text, whole. */
   copyChunks(): Buffer[] {
+    this.writePending();
     if (this.chunk !== undefined && this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
     this.chunk = undefined;
     this.used = 0;
@@ -127,7 +142,7 @@ export class PendingBatch {
     const batch = new PendingBatch(this.decode, this.withSeq);
     for (const s of this.segments) {
       const min = stored.get(s.partition) ?? -1n;
-      for (let i = s.from; i < s.to; i++) if (BigInt(s.records[i]!.offset) >= min) batch.add(s.partition, s.records, i);
+      for (let i = s.from; i < s.to; i++) if (BigInt(s.records[i]!.offset) >= min) batch.addRange(s.partition, s.records, i, i + 1);
     }
     return batch;
   }
