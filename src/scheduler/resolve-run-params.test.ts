@@ -5,7 +5,6 @@ import { resolveRunParams } from './resolve-run-params.js';
 
 const { pipeline } = parsePipelineSource(
   `id: params
-schedule: "5 * * * *"
 params:
   day: { type: timestamp }
   limit: { type: integer, default: 100 }
@@ -40,13 +39,19 @@ describe('resolveRunParams', () => {
   });
 });
 
+const { pipeline: hourly } = parsePipelineSource('id: hourly\nschedule: "5 * * * *"\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n', 'hourly.yaml');
+
 describe('manualInterval', () => {
+  it('is [now, now) for a pipeline without a schedule', () => {
+    const now = new Date('2026-03-01T10:30:00Z');
+    expect(manualInterval(pipeline!, now)).toEqual({ intervalStart: now, intervalEnd: now });
+  });
   it('is the last complete schedule interval before now', () => {
-    const { intervalStart, intervalEnd } = manualInterval(pipeline!, new Date('2026-03-01T10:30:00Z'));
+    const { intervalStart, intervalEnd } = manualInterval(hourly!, new Date('2026-03-01T10:30:00Z'));
     expect([intervalStart.toISOString(), intervalEnd.toISOString()]).toEqual(['2026-03-01T09:05:00.000Z', '2026-03-01T10:05:00.000Z']);
   });
   it('includes a fire at exactly now', () => {
-    const { intervalEnd } = manualInterval(pipeline!, new Date('2026-03-01T10:05:00Z'));
+    const { intervalEnd } = manualInterval(hourly!, new Date('2026-03-01T10:05:00Z'));
     expect(intervalEnd.toISOString()).toBe('2026-03-01T10:05:00.000Z');
   });
 });
