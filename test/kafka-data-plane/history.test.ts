@@ -87,7 +87,7 @@ tasks:
     const killedAt: number[] = [];
     // A different delay after each threshold lands the kill at a different point of a batch
     // (decoding, COPY, the offset update, the commit, the Kafka commit).
-    for (const [threshold, delayMs] of [[10_000, 0], [40_000, 37], [70_000, 113]] as const) {
+    for (const [threshold, delayMs] of [[10_000, 0], [40_000, 37], [65_000, 13]] as const) {
       const worker = startWorkerProcess();
       await waitForRows(threshold);
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
