@@ -10,6 +10,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../helpers/is-alive.js';
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -34,14 +35,6 @@ function copyRepository(to: string): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function isListening(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -14,6 +14,7 @@ import { applyMigrations } from '../../src/db/migrate.js';
 import { resolveDatabaseUrl } from '../../src/db/resolve-database-url.js';
 import { resolveKafkaBrokers } from '../../src/kafka/resolve-kafka-brokers.js';
 import { admin, databaseUrl } from '../helpers/test-database.js';
+import { isAlive } from '../helpers/is-alive.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -63,14 +64,6 @@ async function dropStaleTestDatabases(client: pg.Client): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function dropTestDatabases(client: pg.Client, pattern: string): Promise<void> {
   const { rows } = await client.query<{ datname: string }>('select datname from pg_database where datname like $1', [pattern]);
