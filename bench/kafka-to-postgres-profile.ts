@@ -9,13 +9,14 @@
  *
  * Same environment and record shape as the bench (DATABASE_URL, KAFKA_BROKERS).
  */
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
 import { consumeToPostgres } from '../src/tasks/kafka-to-postgres-consume.js';
+import { COLUMNS, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const RECORDS = Number(args['records'] ?? 300_000);
@@ -28,12 +29,6 @@ const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
 const suffix = `${process.pid}`;
 const database = `bench_k2p_prof_${suffix}`;
 const topic = `bench-k2p-prof-${suffix}`;
-const COLUMNS = { id: { field: undefined, type: 'bigint' as const }, station: { field: undefined, type: 'text' as const }, time: { field: undefined, type: 'timestamptz' as const }, aqi: { field: undefined, type: 'integer' as const }, pm25: { field: undefined, type: 'double' as const }, note: { field: undefined, type: 'text' as const } };
-
-function recordValue(id: number): string {
-  const base = `{"id":${id},"station":"station-${String(id % 500).padStart(4, '0')}","time":"${new Date(Date.UTC(2024, 0, 1) + id * 1000).toISOString()}","aqi":${id % 300},"pm25":${((id % 1000) / 10).toFixed(1)},"note":"`;
-  return `${base}${'x'.repeat(Math.max(0, 198 - base.length))}"}`;
-}
 
 /** utime + stime of a process in seconds (Linux). */
 function cpuSeconds(pid: number): number {
@@ -66,7 +61,7 @@ async function main(): Promise<void> {
     await admin.query(`create database ${database}`);
     await applyMigrations(url.toString(), logger);
     await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
-    await seed();
+    await seedWithKcat(brokers, topic, RECORDS);
     const broker = brokerPid();
     for (let run = 0; run < RUNS; run++) {
       const table = `c_${run}`;
@@ -121,24 +116,6 @@ async function main(): Promise<void> {
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});
     await admin.end();
   }
-}
-
-async function seed(): Promise<void> {
-  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', resolve);
-  });
-  let text = '';
-  for (let id = 0; id < RECORDS; id++) {
-    text += `${id}\t${recordValue(id)}\n`;
-    if (text.length >= 1 << 20) {
-      if (!child.stdin.write(text)) await new Promise((r) => child.stdin.once('drain', r));
-      text = '';
-    }
-  }
-  child.stdin.end(text);
-  if ((await exited) !== 0) throw new Error('kcat failed to seed the topic');
 }
 
 main().catch((error: unknown) => {

@@ -15,7 +15,7 @@
  * 127.0.0.1:9092. Records are seeded with kcat (librdkafka) so the producer is not what is measured.
  * Bars: c ≥ 0.8 × min(a, b); c ≥ 0.9 × c0.
  */
-import { spawn } from 'node:child_process';
+
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -26,6 +26,7 @@ import { createLogger } from '../src/lib/logger.js';
 import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-record-decode.js';
 import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
 import { consumeWithPlatformatic } from './kafka-to-postgres/platformatic-consume.js';
+import { COLUMNS, recordValue, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const RECORDS = Number(args['records'] ?? 1_000_000);
@@ -42,15 +43,8 @@ const database = `bench_k2p_${suffix}`;
 const topic = `bench-k2p-${suffix}`;
 const latencyTopic = `bench-k2p-latency-${suffix}`;
 
-const COLUMNS = { id: { field: undefined, type: 'bigint' as const }, station: { field: undefined, type: 'text' as const }, time: { field: undefined, type: 'timestamptz' as const }, aqi: { field: undefined, type: 'integer' as const }, pm25: { field: undefined, type: 'double' as const }, note: { field: undefined, type: 'text' as const } };
 const PLAN: ColumnPlan[] = Object.entries(COLUMNS).map(([name, c]) => ({ name, path: [name], type: c.type, key: false }));
 const TABLE_DDL = (name: string) => `create table ${name} (id bigint not null, station text, time timestamptz, aqi integer, pm25 double precision, note text)`;
-
-/** ~200 bytes of JSON, like an air-quality reading. */
-function recordValue(id: number): string {
-  const base = `{"id":${id},"station":"station-${String(id % 500).padStart(4, '0')}","time":"${new Date(Date.UTC(2024, 0, 1) + id * 1000).toISOString()}","aqi":${id % 300},"pm25":${((id % 1000) / 10).toFixed(1)},"note":"`;
-  return `${base}${'x'.repeat(Math.max(0, 198 - base.length))}"}`;
-}
 
 async function main(): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
@@ -67,7 +61,7 @@ async function main(): Promise<void> {
     await admin.query(`create database ${database}`);
     await applyMigrations(url.toString(), logger);
     await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
-    await seedWithKcat(topic, RECORDS);
+    await seedTopic(topic, RECORDS);
     const ranges = await kafkaAdmin.fetchPartitionRanges(topic);
     const seeded = [...ranges.values()].reduce((n, r) => n + Number(r.high - r.low), 0);
     if (seeded !== RECORDS) throw new Error(`seeded ${seeded} records, expected ${RECORDS}`);
@@ -262,23 +256,9 @@ function* chunk(lines: readonly string[], from: number, to: number): Generator<s
   if (text) yield text;
 }
 
-async function seedWithKcat(t: string, records: number): Promise<void> {
+async function seedTopic(t: string, records: number): Promise<void> {
   const began = performance.now();
-  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', t, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', resolve);
-  });
-  let text = '';
-  for (let id = 0; id < records; id++) {
-    text += `${id}\t${recordValue(id)}\n`;
-    if (text.length >= 1 << 20) {
-      if (!child.stdin.write(text)) await new Promise((r) => child.stdin.once('drain', r));
-      text = '';
-    }
-  }
-  child.stdin.end(text);
-  if ((await exited) !== 0) throw new Error('kcat failed to seed the topic');
+  await seedWithKcat(brokers, t, records);
   log(`seeded ${records} records with kcat in ${((performance.now() - began) / 1000).toFixed(1)} s`);
 }
 
