@@ -29,27 +29,44 @@ export function createKafka(brokers: readonly string[], logger: Logger, options:
   });
 }
 
-/** True when the cluster answers a metadata request within timeoutMs. */
-export async function pingKafka(kafka: Kafka, timeoutMs: number): Promise<boolean> {
-  const admin = kafka.admin();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      (async () => {
-        await admin.connect();
-        await admin.describeCluster();
-      })(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error('Kafka health check timed out')), timeoutMs);
-      }),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-    await admin.disconnect().catch(() => {});
-  }
+/**
+ * The /healthz check of Kafka: one admin connection kept open across checks (a probe every few
+ * seconds should not open a connection each time), no retries, bounded by timeoutMs. A failed check
+ * drops the connection so the next one starts clean.
+ */
+export function createKafkaHealthCheck(kafka: Kafka, timeoutMs: number): { check(): Promise<boolean>; close(): Promise<void> } {
+  let admin: Admin | undefined;
+  const drop = async () => {
+    const old = admin;
+    admin = undefined;
+    await old?.disconnect().catch(() => {});
+  };
+  return {
+    async check() {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          (async () => {
+            if (!admin) {
+              admin = kafka.admin({ retry: { retries: 0 } });
+              await admin.connect();
+            }
+            await admin.describeCluster();
+          })(),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error('Kafka health check timed out')), timeoutMs);
+          }),
+        ]);
+        return true;
+      } catch {
+        await drop();
+        return false;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: drop,
+  };
 }
 
 /** The first and next offset of one partition: records [low, high) exist; `high` is the end offset. */

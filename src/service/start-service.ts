@@ -14,7 +14,7 @@ import type { Logger } from '../lib/logger.js';
 import { createPool } from '../db/create-pool.js';
 import { applyMigrations } from '../db/migrate.js';
 import { resolveDatabaseUrl } from '../db/resolve-database-url.js';
-import { createKafka, pingKafka } from '../kafka/kafka-client.js';
+import { createKafka, createKafkaHealthCheck } from '../kafka/kafka-client.js';
 import { resolveKafkaBrokers } from '../kafka/resolve-kafka-brokers.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
 import { createWebApp } from '../web/create-web-app.js';
@@ -73,7 +73,8 @@ export async function startService(options: {
 
     const kafka = await resolveKafkaBrokers(config, logger);
     cleanups.push(kafka.stop);
-    const kafkaClient = createKafka(kafka.brokers, logger);
+    const kafkaHealth = createKafkaHealthCheck(createKafka(kafka.brokers, logger), HEALTH_TIMEOUT_MS);
+    cleanups.push(() => kafkaHealth.close());
 
     const metrics = createMetrics();
     const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
@@ -90,7 +91,7 @@ export async function startService(options: {
       metrics,
       healthChecks: [
         { name: 'postgres', check: () => pingPostgres(pool) },
-        { name: 'kafka', check: () => pingKafka(kafkaClient, HEALTH_TIMEOUT_MS) },
+        { name: 'kafka', check: () => kafkaHealth.check() },
       ],
     });
     const server: Server = app.listen(config.port, config.host);
