@@ -10,7 +10,7 @@ export function createMetrics() {
   const metric = { registers: [registry] };
   return {
     registry,
-    runsCreated: new Counter({ name: 'dfm_runs_created_total', help: 'Runs created, by pipeline and trigger', labelNames: ['pipeline', 'trigger'] as const, ...metric }),
+    runsCreated: new Counter({ name: 'dfm_runs_created_total', help: 'Runs this process created, by pipeline and trigger (schedule and event; manual and backfill runs are created by the CLI process that asked for them)', labelNames: ['pipeline', 'trigger'] as const, ...metric }),
     runsFinished: new Counter({ name: 'dfm_runs_finished_total', help: 'Runs that reached a final state, by pipeline and state', labelNames: ['pipeline', 'state'] as const, ...metric }),
     taskRunsFinished: new Counter({ name: 'dfm_task_runs_finished_total', help: 'Task attempts finished by this process, by pipeline, task type and outcome', labelNames: ['pipeline', 'type', 'outcome'] as const, ...metric }),
     taskDuration: new Histogram({ name: 'dfm_task_duration_seconds', help: 'Duration of task attempts executed by this process', labelNames: ['pipeline', 'type'] as const, buckets: [0.005, 0.02, 0.1, 0.5, 1, 5, 15, 60, 300, 1800], ...metric }),

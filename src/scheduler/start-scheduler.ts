@@ -13,6 +13,7 @@ import type { Metrics } from '../metrics/create-metrics.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
 import { createRun } from './create-run.js';
 import { nextFireTimes } from '../pipeline/schedule.js';
+import { createVersionCache } from '../executor/load-version.js';
 import { planDueFires } from './plan-due-fires.js';
 import { resolveRunParams } from './resolve-run-params.js';
 
@@ -47,6 +48,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let leader = options.leaderElection === false;
   let stopping = false;
   let ticking: Promise<number> | undefined;
+  const loadVersion = createVersionCache();
 
   async function campaign(): Promise<void> {
     if (leader || stopping) return;
@@ -77,8 +79,10 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
 
   async function tick(): Promise<number> {
     const at = now();
-    const { rows } = await options.pool.query<{ id: string; version_id: string; definition: Pipeline; scheduled_until: Date }>(
-      `select p.id, p.active_version_id as version_id, v.definition, p.scheduled_until
+    // Only the schedule is read each tick; whole definitions come from the version cache when due.
+    const { rows } = await options.pool.query<{ id: string; version_id: string; schedule: string; timezone: string; scheduled_until: Date }>(
+      `select p.id, p.active_version_id as version_id, v.definition->>'schedule' as schedule,
+              v.definition->>'timezone' as timezone, p.scheduled_until
          from dfm.pipeline p join dfm.pipeline_version v on v.id = p.active_version_id
         where not p.paused and coalesce(v.definition->>'schedule', '') <> '' and p.scheduled_until < $1`,
       [at],
@@ -86,10 +90,11 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     let created = 0;
     for (const row of rows) {
       // Most ticks fall between fires: decide that here, without a transaction per pipeline.
-      const [next] = nextFireTimes(row.definition.schedule!, row.definition.timezone, row.scheduled_until, 1);
+      const [next] = nextFireTimes(row.schedule, row.timezone, row.scheduled_until, 1);
       if (!next || next > at) continue;
       try {
-        created += await schedulePipeline(row.id, Number(row.version_id), row.definition, at);
+        const { pipeline } = await loadVersion(options.pool, Number(row.version_id));
+        created += await schedulePipeline(row.id, Number(row.version_id), pipeline, at);
       } catch (error) {
         logger.error({ pipeline: row.id, err: { message: messageOf(error) } }, 'scheduling failed; retrying at the next tick');
       }
