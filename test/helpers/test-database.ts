@@ -18,22 +18,20 @@ export function databaseUrl(adminUrl: string, database: string): string {
   return parsed.toString();
 }
 
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const adminUrl = inject('postgresAdminUrl');
-  const name = `dfm_test_${inject('testRunId')}_${randomBytes(5).toString('hex')}`;
-  await admin(adminUrl, (c) => c.query(`create database "${name}" template "${inject('templateDatabase')}"`));
-  return {
-    name,
-    url: databaseUrl(adminUrl, name),
-    drop: () => admin(adminUrl, (c) => c.query(`drop database if exists "${name}" with (force)`)).then(() => {}),
-  };
+/** A database cloned from the run's migrated template. */
+export function createTestDatabase(): Promise<TestDatabase> {
+  return createDatabase(inject('templateDatabase'));
 }
 
 /** A database with no migrations applied (for migration tests). */
-export async function createEmptyDatabase(): Promise<TestDatabase> {
+export function createEmptyDatabase(): Promise<TestDatabase> {
+  return createDatabase(undefined);
+}
+
+async function createDatabase(template: string | undefined): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
   const name = `dfm_test_${inject('testRunId')}_${randomBytes(5).toString('hex')}`;
-  await admin(adminUrl, (c) => c.query(`create database "${name}"`));
+  await admin(adminUrl, (c) => c.query(`create database "${name}"${template ? ` template "${template}"` : ''}`));
   return {
     name,
     url: databaseUrl(adminUrl, name),
