@@ -20,7 +20,9 @@ import copyStreams from 'pg-copy-streams';
 import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
-import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type Decoded, type DecodeFailure } from './kafka-record-decode.js';
+import { KeptRecords } from './kept-records.js';
+import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
+import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
 
 /** A record that is not written to the target: it goes to the dead-letter table. */
 export interface DeadRecord {
@@ -31,10 +33,9 @@ export interface DeadRecord {
   readonly error: string;
 }
 
-/** A run of consecutive records of one partition, as kafkajs delivered them (no copy). */
+/** A run of consecutive records of one partition: kept[from, to). */
 interface Segment {
   readonly partition: number;
-  readonly records: readonly ConsumedRecord[];
   readonly from: number;
   to: number;
 }
@@ -46,11 +47,12 @@ const PENDING_LINES = 64;
 
 /**
  * The records of one transaction, already in the form it writes: the COPY text of the rows that
- * decoded (built as the records arrive, one string per row appended to ~256 KB chunks), the dead
- * letters, and the runs of kafkajs records they came from (for the per-partition offsets, the
- * row-by-row retry and the defence below the stored offset). Nothing is allocated per record
- * but the row's text: no record object, no values array, no BigInt offset (profile: GC was a
- * fifth of the task's CPU with an object, an array and a BigInt per record).
+ * decoded (written as the records arrive into 1 MB chunks, by the byte path straight from the
+ * record's JSON), the dead letters, and where the records' bytes are (KeptRecords: for the
+ * per-partition offsets, the row-by-row retry and the defence below the stored offset). Nothing
+ * on the JavaScript heap lives per record as long as the batch: no record object, no values
+ * array, no BigInt offset, no row string (profile: GC was a fifth of the task's CPU with an
+ * object, an array and a BigInt per record).
  */
 export class PendingBatch {
   /** Records added: rows + dead letters. */
@@ -67,9 +69,14 @@ export class PendingBatch {
   private pending = '';
   private pendingLines = 0;
   private readonly segments: Segment[] = [];
+  private readonly kept = new KeptRecords();
 
   constructor(
+    /** The general decoder: every record the byte path gives back, with the rules and messages. */
     private readonly decode: (value: Buffer | null) => string | DecodeFailure,
+    /** The byte path (json-to-copy-line.ts); undefined when the plan has none. */
+    private readonly write: CopyLineWriter | undefined,
+    private readonly columnCount: number,
     /** Upsert mode: every row starts with its position (the staging table's dfm_seq). */
     private readonly withSeq: boolean,
   ) {}
@@ -79,21 +86,46 @@ export class PendingBatch {
     if (to <= from) return;
     if (this.records === 0) this.since = Date.now();
     this.records += to - from;
+    const kept = this.kept;
     const last = this.segments.length > 0 ? this.segments[this.segments.length - 1]! : undefined;
-    if (last !== undefined && last.records === records && last.to === from) last.to = to;
-    else this.segments.push({ partition, records, from, to });
+    if (last !== undefined && last.partition === partition) last.to += to - from;
+    else this.segments.push({ partition, from: kept.length, to: kept.length + to - from });
+    const write = this.write;
     for (let index = from; index < to; index++) {
       const record = records[index]!;
-      const line = this.decode(record.value);
+      kept.add(partition, record);
+      const value = record.value;
+      if (write !== undefined && value !== null) {
+        // The byte path: the line goes straight into the chunk, or the record takes the general one.
+        const chunk = this.room(copyLineRoom(value.length, this.columnCount) + (this.withSeq ? 11 : 0));
+        const at = this.withSeq ? writeSeq(this.rows, chunk, this.used) : this.used;
+        const end = write(value, chunk, at);
+        if (end >= 0) {
+          this.used = end;
+          this.rows++;
+          continue;
+        }
+      }
+      const line = this.decode(value);
       if (typeof line !== 'string') {
-        this.dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: line.error });
+        this.dead.push({ partition, offset: record.offset, key: record.key, value, error: line.error });
         continue;
       }
       this.pending += this.withSeq ? `${this.rows}\t${line}` : line;
       this.rows++;
-      if (++this.pendingLines === PENDING_LINES) this.writePending();
+      if (++this.pendingLines === PENDING_LINES || write !== undefined) this.writePending();
     }
     this.writePending();
+  }
+
+  /** The chunk being filled, with at least `bytes` free after `used`. */
+  private room(bytes: number): Buffer {
+    if (this.chunk === undefined || this.used + bytes > this.chunk.length) {
+      if (this.chunk !== undefined && this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
+      this.chunk = Buffer.allocUnsafeSlow(Math.max(COPY_CHUNK, bytes));
+      this.used = 0;
+    }
+    return this.chunk;
   }
 
   /**
@@ -107,13 +139,7 @@ export class PendingBatch {
     this.pending = '';
     this.pendingLines = 0;
     // A UTF-16 code unit is at most 3 bytes of UTF-8.
-    const room = text.length * 3;
-    if (this.chunk === undefined || this.used + room > this.chunk.length) {
-      if (this.chunk !== undefined) this.chunks.push(this.chunk.subarray(0, this.used));
-      this.chunk = Buffer.allocUnsafeSlow(Math.max(COPY_CHUNK, room));
-      this.used = 0;
-    }
-    this.used += this.chunk.write(text, this.used, 'utf8');
+    this.used += this.room(text.length * 3).write(text, this.used, 'utf8');
   }
 
   /** The COPY text, whole. */
@@ -128,30 +154,31 @@ export class PendingBatch {
   /** Partitions in the batch and the offset after each one's last record. */
   nextOffsets(): Map<number, bigint> {
     const next = new Map<number, bigint>();
-    for (const segment of this.segments) next.set(segment.partition, BigInt(segment.records[segment.to - 1]!.offset) + 1n);
+    for (const segment of this.segments) next.set(segment.partition, BigInt(this.kept.offset(segment.to - 1)) + 1n);
     return next;
   }
 
   /** True when every record is at or above the stored offset of its partition. */
   isAtOrAbove(stored: ReadonlyMap<number, bigint>): boolean {
-    return this.segments.every((s) => BigInt(s.records[s.from]!.offset) >= (stored.get(s.partition) ?? -1n));
+    return this.segments.every((s) => BigInt(this.kept.offset(s.from)) >= (stored.get(s.partition) ?? -1n));
   }
 
   /** The same batch less the records below the stored offsets (decoded again: a defence, never expected). */
   withoutBelow(stored: ReadonlyMap<number, bigint>): PendingBatch {
-    const batch = new PendingBatch(this.decode, this.withSeq);
-    for (const s of this.segments) {
-      const min = stored.get(s.partition) ?? -1n;
-      for (let i = s.from; i < s.to; i++) if (BigInt(s.records[i]!.offset) >= min) batch.addRange(s.partition, s.records, i, i + 1);
+    const batch = new PendingBatch(this.decode, this.write, this.columnCount, this.withSeq);
+    for (let i = 0; i < this.kept.length; i++) {
+      const partition = this.kept.partition(i);
+      const record = this.kept.record(i);
+      if (BigInt(record.offset) >= (stored.get(partition) ?? -1n)) batch.addRange(partition, [record], 0, 1);
     }
     return batch;
   }
 
-  /** Every record in order, each with its column values, or why it cannot be written (decodeRecord). */
-  *decodedRecords(columns: readonly ColumnPlan[]): Generator<{ partition: number; record: ConsumedRecord; decoded: Decoded }> {
-    for (const s of this.segments) {
-      for (let i = s.from; i < s.to; i++) yield { partition: s.partition, record: s.records[i]!, decoded: decodeRecord(s.records[i]!.value, columns) };
-    }
+  /** Every record in order, as kafkajs delivered it (for the row-by-row retry). */
+  allRecords(): { partition: number; record: ConsumedRecord }[] {
+    const all: { partition: number; record: ConsumedRecord }[] = [];
+    for (let i = 0; i < this.kept.length; i++) all.push({ partition: this.kept.partition(i), record: this.kept.record(i) });
+    return all;
   }
 }
 
@@ -181,11 +208,27 @@ export interface BatchWriterOptions {
   readonly ensureDfmTables: boolean;
   /** Bench only: false leaves the offsets out of the transaction (to measure what they cost). */
   readonly storeOffsets?: boolean;
-  readonly logger: Logger;
+  readonly logger: Pick<Logger, 'warn'>;
+}
+
+/** What a batch's COPY text holds: the columns in order, and whether each row starts with its position. */
+export interface BatchLayout {
+  readonly columns: readonly ColumnPlan[];
+  /** Columns of type json (not jsonb): PostgreSQL keeps their text as given. */
+  readonly jsonColumns: readonly string[];
+  /** Upsert mode: every row starts with its position (the staging table's dfm_seq). */
+  readonly withSeq: boolean;
+}
+
+/** Empty batches in a layout, their decoders compiled once. */
+export function batchFactory(layout: BatchLayout): () => PendingBatch {
+  const decode = compileCopyLineDecoder(layout.columns);
+  const write = compileJsonCopyWriter(layout.columns, new Set(layout.jsonColumns));
+  return () => new PendingBatch(decode, write, layout.columns.length, layout.withSeq);
 }
 
 export interface BatchWriter {
-  readonly columns: readonly ColumnPlan[];
+  readonly layout: BatchLayout;
   /** An empty batch in this writer's COPY layout. */
   newBatch(): PendingBatch;
   readStoredOffsets(): Promise<Map<number, bigint>>;
@@ -334,7 +377,8 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     async function insertRowByRow(batch: PendingBatch): Promise<{ rows: number; dead: DeadRecord[] }> {
       let rows = 0;
       const dead: DeadRecord[] = [];
-      for (const { partition, record, decoded } of batch.decodedRecords(columns)) {
+      for (const { partition, record } of batch.allRecords()) {
+        const decoded = decodeRecord(record.value, columns);
         if (!decoded.ok) {
           dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: decoded.error });
           continue;
@@ -375,10 +419,10 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       }
     }
 
-    const decode = compileCopyLineDecoder(columns);
+    const layout: BatchLayout = { columns, jsonColumns: columns.filter((c) => targetTypes.get(c.name) === 'json').map((c) => c.name), withSeq: !direct };
     return {
-      columns,
-      newBatch: () => new PendingBatch(decode, !direct),
+      layout,
+      newBatch: batchFactory(layout),
       async readStoredOffsets() {
         const { rows } = await client.query<{ partition: number; offset: string }>(
           'select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2',
@@ -403,6 +447,19 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       },
     };
   }
+}
+
+/** The row's position and a tab, in ASCII at out[at…]; returns where it ends. */
+function writeSeq(seq: number, out: Buffer, at: number): number {
+  let digits = 1;
+  for (let power = 10; power <= seq; power *= 10) digits++;
+  let rest = seq;
+  for (let k = at + digits - 1; k >= at; k--) {
+    out[k] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  out[at + digits] = 0x09;
+  return at + digits + 1;
 }
 
 function isDataError(error: unknown): boolean {
