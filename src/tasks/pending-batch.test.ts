@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import type { ColumnPlan } from './kafka-record-decode.js';
+import { batchFactory } from './kafka-to-postgres-writer.js';
+
+const columns: ColumnPlan[] = [
+  { name: 'id', path: ['id'], type: 'bigint', key: true },
+  { name: 'aqi', path: ['aqi'], type: 'integer', key: false },
+  { name: 'note', path: ['note'], type: 'text', key: false },
+];
+const record = (offset: number, value: string | null) => ({ offset: String(offset), key: Buffer.from(`k${offset}`), value: value === null ? null : Buffer.from(value) });
+
+describe('PendingBatch', () => {
+  it.each([false, true])('writes byte-path and general-path rows in record order, dead letters aside (upsert positions: %s)', (withSeq) => {
+    const batch = batchFactory({ columns, jsonColumns: [], withSeq })();
+    const records = [
+      record(10, '{"id":1,"aqi":5,"note":"a"}'), // byte path
+      record(11, '{"id":2,"aqi":"6","note":"b\\tc"}'), // general path (a string for an integer)
+      record(12, '{"aqi":7}'), // dead: key missing
+      record(13, null), // dead: tombstone
+      record(14, '{"id":3,"note":"ü"}'),
+    ];
+    batch.addRange(0, records, 0, 2);
+    batch.addRange(1, [record(3, '{"id":4}')], 0, 1);
+    batch.addRange(0, records, 2, 5);
+    const rows = ['1\t5\ta', '2\t6\tb\\tc', '4\t\\N\t\\N', '3\t\\N\tü'];
+    expect(Buffer.concat(batch.copyChunks()).toString('utf8')).toBe(rows.map((row, i) => `${withSeq ? `${i}\t` : ''}${row}\n`).join(''));
+    expect(batch.rows).toBe(4);
+    expect(batch.records).toBe(6);
+    expect(batch.dead.map((d) => [d.partition, d.offset, d.key?.toString()])).toEqual([
+      [0, '12', 'k12'],
+      [0, '13', 'k13'],
+    ]);
+    expect(batch.nextOffsets()).toEqual(new Map([[0, 15n], [1, 4n]]));
+    expect(batch.isAtOrAbove(new Map([[0, 10n]]))).toBe(true);
+    expect(batch.isAtOrAbove(new Map([[0, 11n]]))).toBe(false);
+    const rest = batch.withoutBelow(new Map([[0, 12n]]));
+    expect(rest.records).toBe(4);
+    expect(batch.allRecords().map((r) => `${r.partition}:${r.record.offset}`)).toEqual(['0:10', '0:11', '1:3', '0:12', '0:13', '0:14']);
+  });
+});
