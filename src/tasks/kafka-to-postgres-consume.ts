@@ -15,7 +15,8 @@
  * compare-and-set fails (another member wrote first), the buffer is dropped and the partitions
  * re-sought to what Postgres says.
  */
-import type pg from 'pg';
+import pg from 'pg';
+const PgPool = pg.Pool;
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
@@ -79,13 +80,14 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   const began = Date.now();
   const { logger, signal, topic } = options;
   const admin = createKafkaAdmin(options.kafka, options.brokers);
-  let writer: BatchWriter | undefined;
+  const writers: BatchWriter[] = [];
+  let secondPool: pg.Pool | undefined;
   let consumer: GroupConsumer | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     await admin.ensureTopic(topic, options.createTopic);
     const ranges = await admin.fetchPartitionRanges(topic);
-    writer = await openBatchWriter(options.pool, {
+    const writerOptions = {
       table: options.table,
       mode: options.mode,
       key: options.key,
@@ -97,8 +99,17 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       ensureDfmTables: !options.metadataDatabase,
       storeOffsets: options.storeOffsets ?? true,
       logger,
-    });
-    const w = writer;
+    };
+    const w = await openBatchWriter(options.pool, writerOptions);
+    writers.push(w);
+    // A second connection, so the next batch streams in while this one commits. Not when a
+    // unique index of an append target could make the two transactions wait on each other (the
+    // upsert runs only after the batch before committed). Its own pool of one: the task pool may
+    // be full of other tasks' connections.
+    if (options.mode === 'upsert' || !w.targetHasUniqueIndex) {
+      secondPool = createSecondPool(options.pool);
+      writers.push(await openBatchWriter(secondPool, { ...writerOptions, ensureDfmTables: false }));
+    }
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
@@ -128,8 +139,11 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     const position = new Map<number, bigint>();
     let assigned: readonly number[] = [];
     let buffer = w.newBatch();
-    let flushing: Promise<void> | undefined;
-    let inFlight = 0;
+    /** Transactions in flight, oldest first; each one's offsets follow the one before's. */
+    const flights: { readonly records: number; readonly committed: Promise<boolean>; promise: Promise<void> }[] = [];
+    /** The offsets after the last batch handed to a writer: what the next batch expects. */
+    let tail = new Map(stored);
+    let flushes = 0;
     let finish!: (reason: ConsumeToPostgresOutput['stoppedBy']) => void;
     let fail!: (error: unknown) => void;
     let done = false;
@@ -145,27 +159,46 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     });
 
     const maxRecords = options.until.maxRecords;
-    const pendingRecords = () => counts.records + inFlight + buffer.records;
+    const pendingRecords = () => counts.records + flights.reduce((n, f) => n + f.records, 0) + buffer.records;
+    /** Until every transaction in flight ended (all but `except`, the caller's own). */
+    const flightsEnded = async (except?: Promise<void>) => {
+      for (const flight of [...flights]) if (flight.promise !== except) await flight.promise;
+    };
     const reachedMaxRecords = () => maxRecords !== undefined && counts.records >= maxRecords;
 
-    /** Writes what is buffered now. Runs one at a time; errors end the task. */
+    /**
+     * Writes what is buffered now, on the next writer: up to one transaction per writer in flight,
+     * each committing after the one before it (see BatchWriter.write). Errors end the task.
+     */
     function flush(): Promise<void> {
-      if (flushing) return flushing;
+      if (flights.length >= writers.length) return flights[0]!.promise;
       if (buffer.records === 0 || done) return Promise.resolve();
-      // Defence in depth: never write below what Postgres says is stored (the CAS would also refuse).
-      const batch = buffer.isAtOrAbove(stored) ? buffer : buffer.withoutBelow(stored);
+      // Defence in depth: never write below what is stored or in flight (the CAS would also refuse).
+      const batch = buffer.isAtOrAbove(tail) ? buffer : buffer.withoutBelow(tail);
       buffer = w.newBatch();
       if (batch.records === 0) return Promise.resolve();
       const advances = new Map<number, PartitionAdvance>();
-      for (const [partition, next] of batch.nextOffsets()) advances.set(partition, { expected: stored.get(partition), next });
+      for (const [partition, next] of batch.nextOffsets()) {
+        advances.set(partition, { expected: tail.get(partition), next });
+        tail.set(partition, next);
+      }
       const records = batch.records;
-      inFlight = records;
-      flushing = (async () => {
-        const outcome = await w.write(batch, advances, signal);
+      const writer = writers[flushes++ % writers.length]!;
+      const after = flights.length > 0 ? flights[flights.length - 1]!.committed : undefined;
+      let committed!: (yes: boolean) => void;
+      const flight = { records, committed: new Promise<boolean>((resolve) => (committed = resolve)), promise: Promise.resolve() };
+      flight.promise = (async () => {
+        const outcome = await writer.write(batch, advances, signal, after).catch((error: unknown) => {
+          committed(false);
+          throw error;
+        });
+        committed(outcome.status === 'committed');
+        // The batch before did not commit: what it does next (re-read after a fence) covers this one.
+        if (outcome.status === 'superseded') return;
         if (outcome.status === 'fenced') {
           counts.fenced++;
           logger.warn({ topic, group: options.groupId, partitions: outcome.partitions }, 'offset compare-and-set failed: another consumer stored these partitions first; rolled back and re-reading the stored offsets');
-          await resync();
+          await resync(flight.promise);
           return;
         }
         for (const [partition, advance] of advances) stored.set(partition, advance.next);
@@ -180,23 +213,24 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         else await checkCaughtUp();
       })()
         .catch((error: unknown) => fail(error))
-        .finally(() => {
-          flushing = undefined;
-          inFlight = 0;
-        });
-      return flushing;
+        .finally(() => flights.splice(flights.indexOf(flight), 1));
+      flights.push(flight);
+      return flight.promise;
     }
 
     /** Partitions of other group members (a concurrent run) count too, so read them all. */
     async function checkCaughtUp(): Promise<void> {
       if (!options.until.caughtUp || done) return;
-      if (caughtUp(options.storeOffsets === false ? stored : await w.readStoredOffsets())) finish('caught_up');
+      // With every partition assigned here, nobody else stores them: no need to ask Postgres.
+      if (caughtUp(options.storeOffsets === false || assigned.length === ranges.size ? stored : await w.readStoredOffsets())) finish('caught_up');
     }
 
-    /** After a fence: take Postgres' offsets, drop the buffer, seek there. */
-    async function resync(): Promise<void> {
+    /** After a fence: let the other transactions end, take Postgres' offsets, drop the buffer, seek there. */
+    async function resync(own: Promise<void>): Promise<void> {
       epoch++;
+      await flightsEnded(own);
       stored = await w.readStoredOffsets();
+      tail = new Map(stored);
       epoch++;
       buffer = w.newBatch();
       for (const partition of assigned) {
@@ -290,9 +324,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       if (bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords)) await flushWhenFree();
     }
 
-    /** A full buffer waits for the running flush, then starts the next one. */
+    /** A full buffer waits for a writer, then starts the next flush. */
     async function flushWhenFree(): Promise<void> {
-      while (flushing && !done) await flushing;
+      while (flights.length >= writers.length && !done) await flights[0]!.promise;
       startFlush();
     }
 
@@ -304,8 +338,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       async onAssign(partitions) {
         // A rebalance: what was buffered may belong to partitions now owned by another member.
         epoch++;
-        if (flushing) await flushing;
+        await flightsEnded();
         stored = await w.readStoredOffsets();
+        tail = new Map(stored);
         epoch++;
         buffer = w.newBatch();
         assigned = partitions;
@@ -329,9 +364,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     let lastIdleCheck = Date.now();
     timers.push(
       setInterval(() => {
-        if (flushing || done) return;
+        if (flights.length >= writers.length || done) return;
         if (buffer.records > 0 && (Date.now() - buffer.since >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
-        else if (buffer.records === 0 && Date.now() - lastIdleCheck >= 1000) {
+        else if (buffer.records === 0 && flights.length === 0 && Date.now() - lastIdleCheck >= 1000) {
           lastIdleCheck = Date.now();
           void checkCaughtUp().catch((error: unknown) => fail(error));
         }
@@ -341,8 +376,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       timers.push(
         setTimeout(() => {
           void (async () => {
-            while (flushing) await flushing;
+            await flightsEnded();
             await flush();
+            await flightsEnded();
             finish('max_duration');
           })().catch((error: unknown) => fail(error));
         }, options.until.maxDurationMs),
@@ -353,6 +389,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     try {
       if (signal.aborted) throw signal.reason;
       const stoppedBy = await finished;
+      // The other transaction in flight may still commit (records past the end offsets, say).
+      await flightsEnded();
       logger.info({ topic, records: counts.records, deadLetters: counts.deadLetters, batches: counts.batches }, `kafka.to_postgres stopped: ${stoppedBy}`);
       return output(stoppedBy);
     } finally {
@@ -361,13 +399,25 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       await consumer.stop();
       wake();
       await draining;
-      // An aborted run's in-flight flush sees the signal before COMMIT and rolls back.
-      await flushing?.catch(() => {});
+      // An aborted run's transactions in flight see the signal before COMMIT and roll back.
+      await flightsEnded();
     }
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await consumer?.stop();
-    await writer?.close();
+    for (const writer of writers) await writer.close();
+    await secondPool?.end();
     await admin.close();
   }
+}
+
+/** A pool of one connection with the task pool's settings (pg keeps the password non-enumerable). */
+function createSecondPool(pool: pg.Pool): pg.Pool {
+  const options = pool.options as unknown as Record<string, unknown>;
+  const settings = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
+  if (typeof options['password'] === 'string') settings['password'] = options['password'];
+  const second = new PgPool({ ...settings, max: 1 } as pg.PoolConfig);
+  second.on('error', () => {});
+  second.on('connect', (client) => client.on('error', () => {}));
+  return second;
 }

@@ -191,7 +191,9 @@ export interface PartitionAdvance {
 
 export type WriteOutcome =
   | { readonly status: 'committed'; readonly rows: number; readonly deadLetters: number; readonly rowByRow: boolean }
-  | { readonly status: 'fenced'; readonly partitions: readonly number[] };
+  | { readonly status: 'fenced'; readonly partitions: readonly number[] }
+  /** The batch before it did not commit: nothing was written, and its records come again. */
+  | { readonly status: 'superseded' };
 
 export interface BatchWriterOptions {
   readonly table: string;
@@ -232,7 +234,15 @@ export interface BatchWriter {
   /** An empty batch in this writer's COPY layout. */
   newBatch(): PendingBatch;
   readStoredOffsets(): Promise<Map<number, bigint>>;
-  write(batch: PendingBatch, advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal): Promise<WriteOutcome>;
+  /**
+   * One transaction: the rows, the dead letters, the offsets. With `after` (whether the batch
+   * before it committed, written on another connection), the rows go in while that one is still
+   * in flight, but nothing that could wait on its locks (the upsert from staging, the offsets)
+   * runs before it committed; if it did not, this one rolls back: superseded.
+   */
+  write(batch: PendingBatch, advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal, after?: Promise<boolean>): Promise<WriteOutcome>;
+  /** True when a unique index or exclusion constraint of the target could make two writers wait on each other. */
+  readonly targetHasUniqueIndex: boolean;
   close(): Promise<void>;
 }
 
@@ -273,12 +283,17 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     if (options.ensureDfmTables) await ensureDfmTables(client, options.deadLetterTable);
     else if (options.deadLetterTable !== 'dfm.dead_letter') await ensureDeadLetterTable(client, options.deadLetterTable);
     const targetTypes = await readColumnTypes(client, options.table);
+    const { rows: unique } = await client.query<{ unique: boolean }>(
+      `select exists (select 1 from pg_index where indrelid = to_regclass($1) and indisunique)
+           or exists (select 1 from pg_constraint where conrelid = to_regclass($1) and contype = 'x') as unique`,
+      [quoteName(options.table)],
+    );
     const columns = planColumns(options, targetTypes);
     const staging = `dfm_stage_${Math.random().toString(36).slice(2, 10)}`;
     await client.query(
       `create temp table ${staging} (dfm_seq integer not null, ${columns.map((c) => `${quoteName(c.name)} ${targetTypes.get(c.name)!}`).join(', ')}) on commit delete rows`,
     );
-    return createWriter(client, options, columns, targetTypes, staging, () => {
+    return createWriter(client, options, columns, targetTypes, staging, unique[0]!.unique, () => {
       broken = true;
     });
   } catch (error) {
@@ -292,6 +307,7 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     columns: ColumnPlan[],
     targetTypes: Map<string, string>,
     staging: string,
+    targetHasUniqueIndex: boolean,
     markBroken: () => void,
   ): BatchWriter {
     const table = quoteName(options.table);
@@ -362,11 +378,15 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       return fenced;
     }
 
-    async function copyRows(batch: PendingBatch): Promise<number> {
+    async function copyRows(batch: PendingBatch, gate: Gate): Promise<number | undefined> {
       if (batch.rows === 0) return 0;
       const stream = client.query(copyStreams.from(copyStatement));
       await pipeline(Readable.from(batch.copyChunks(), { objectMode: false }), stream);
-      if (!direct) await client.query(insertFromStaging);
+      if (!direct) {
+        // The upsert may wait on rows of the batch before it: only once that one committed.
+        if (!(await gate.pass())) return undefined;
+        await client.query(insertFromStaging);
+      }
       return batch.rows;
     }
 
@@ -397,13 +417,19 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       return { rows, dead };
     }
 
-    async function transact(batch: PendingBatch, advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal, rowByRow: boolean): Promise<WriteOutcome> {
+    async function transact(batch: PendingBatch, advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal, rowByRow: boolean, gate: Gate): Promise<WriteOutcome | 'gate-timeout'> {
       await client.query('begin');
       try {
-        let rows: number;
+        let rows: number | undefined;
         let dead: readonly DeadRecord[] = batch.dead;
-        if (rowByRow) ({ rows, dead } = await insertRowByRow(batch));
-        else rows = await copyRows(batch);
+        if (rowByRow) {
+          if (await gate.pass()) ({ rows, dead } = await insertRowByRow(batch));
+        } else rows = await copyRows(batch, gate);
+        // The offsets are the batch before's until it committed.
+        if (rows === undefined || !(await gate.pass())) {
+          await client.query('rollback');
+          return gate.timedOut ? 'gate-timeout' : { status: 'superseded' };
+        }
         const deadLetters = await writeDeadLetters(dead);
         const fenced = await advanceOffsets(advances);
         if (fenced.length > 0) {
@@ -419,29 +445,55 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       }
     }
 
+    /**
+     * A transaction waiting for the batch before it is idle in transaction, and the session ends
+     * after 15 s of that (see openBatchWriter): past GATE_WAIT_MS it rolls back, waits outside a
+     * transaction, and starts over (the batch before may be going row by row).
+     */
+    async function transactAfter(batch: PendingBatch, advances: ReadonlyMap<number, PartitionAdvance>, signal: AbortSignal, rowByRow: boolean, after: Promise<boolean> | undefined): Promise<WriteOutcome> {
+      for (;;) {
+        const outcome = await transact(batch, advances, signal, rowByRow, new Gate(after));
+        if (outcome !== 'gate-timeout') return outcome;
+        if (!(await after)) return { status: 'superseded' };
+      }
+    }
+
+    // One operation at a time on the connection: a read of the offsets must never run inside a
+    // transaction in flight (it would see that transaction's own offsets).
+    let serial: Promise<unknown> = Promise.resolve();
+    const inTurn = <T>(operation: () => Promise<T>): Promise<T> => {
+      const turn = serial.then(operation, operation);
+      serial = turn.catch(() => {});
+      return turn;
+    };
+
     const layout: BatchLayout = { columns, jsonColumns: columns.filter((c) => targetTypes.get(c.name) === 'json').map((c) => c.name), withSeq: !direct };
     return {
       layout,
       newBatch: batchFactory(layout),
-      async readStoredOffsets() {
-        const { rows } = await client.query<{ partition: number; offset: string }>(
-          'select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2',
-          [options.consumer, options.topic],
-        );
-        return new Map(rows.map((r) => [r.partition, BigInt(r.offset)]));
-      },
-      async write(batch, advances, signal) {
-        try {
-          return await transact(batch, advances, signal, false);
-        } catch (error) {
-          // A value the decoder let through but Postgres rejects (class 22: data exception, 23:
-          // constraint) fails the whole COPY; write the batch again row by row to find it.
-          if (!isDataError(error)) throw error;
-          options.logger.warn({ code: (error as { code?: string }).code }, 'a batch was rejected by PostgreSQL; writing it row by row to dead-letter the bad records');
-          return transact(batch, advances, signal, true);
-        }
-      },
+      targetHasUniqueIndex,
+      readStoredOffsets: () =>
+        inTurn(async () => {
+          const { rows } = await client.query<{ partition: number; offset: string }>(
+            'select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2',
+            [options.consumer, options.topic],
+          );
+          return new Map(rows.map((r) => [r.partition, BigInt(r.offset)]));
+        }),
+      write: (batch, advances, signal, after) =>
+        inTurn(async () => {
+          try {
+            return await transactAfter(batch, advances, signal, false, after);
+          } catch (error) {
+            // A value the decoder let through but Postgres rejects (class 22: data exception, 23:
+            // constraint) fails the whole COPY; write the batch again row by row to find it.
+            if (!isDataError(error)) throw error;
+            options.logger.warn({ code: (error as { code?: string }).code }, 'a batch was rejected by PostgreSQL; writing it row by row to dead-letter the bad records');
+            return transactAfter(batch, advances, signal, true, after);
+          }
+        }),
       async close() {
+        await serial;
         await client.query(`drop table if exists ${staging}`).catch(() => markBroken());
         client.release(broken);
       },
@@ -460,6 +512,34 @@ function writeSeq(seq: number, out: Buffer, at: number): number {
   }
   out[at + digits] = 0x09;
   return at + digits + 1;
+}
+
+/** How long a transaction waits for the batch before it to commit (under the 15 s idle timeout). */
+const GATE_WAIT_MS = 10_000;
+
+/** The wait of one transaction for the batch before it (none: passes at once). */
+class Gate {
+  timedOut = false;
+  private passed: boolean | undefined;
+
+  constructor(private readonly after: Promise<boolean> | undefined) {}
+
+  async pass(): Promise<boolean> {
+    if (this.passed !== undefined) return this.passed;
+    if (this.after === undefined) return (this.passed = true);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => {
+        this.timedOut = true;
+        resolve(false);
+      }, GATE_WAIT_MS);
+    });
+    try {
+      return (this.passed = await Promise.race([this.after, timeout]));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 function isDataError(error: unknown): boolean {
