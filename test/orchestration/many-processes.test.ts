@@ -30,10 +30,11 @@ describe('3 scheduler processes', () => {
     await activate(o.pool, `id: every-minute\nschedule: "* * * * *"\ncatchup: all\nmax_active_runs: 100\ntasks:\n  t: { type: postgres.sql, sql: "select 1" }\n`);
     // The pipeline was activated "now"; start its schedule at simulated T0 instead.
     await o.pool.query("update dfm.pipeline set scheduled_until = $1, paused = false where id = 'every-minute'", [t0]);
-    const epoch = Date.now() + 4000; // every process has started (tsx takes ~1 s) before time begins
+    // Simulated time begins once all three processes are ready (scheduler-process.ts).
+    await o.pool.query('create table sched_ready (pid integer primary key, at timestamptz not null default clock_timestamp())');
     const end = '2026-01-01T02:00:00.000Z';
     // 1 real second = 25 simulated minutes: the 120 fires pass in about 5 seconds.
-    const args = [database.url, t0, String(epoch), '1500', end];
+    const args = [database.url, t0, '3', '1500', end];
     const results = await Promise.all([1, 2, 3].map(() => run(process.execPath, ['--import', 'tsx', 'test/helpers/scheduler-process.ts', ...args], { timeout: 60_000 })));
     const ticks = results.map((r) => JSON.parse(r.stdout.trim()).ticks as number);
     expect(Math.min(...ticks)).toBeGreaterThanOrEqual(100);
