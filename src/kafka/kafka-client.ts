@@ -210,8 +210,18 @@ export interface GroupConsumerOptions {
    * paused; returns where each must start. Nothing of the assignment is delivered before it resolves.
    */
   onAssign(partitions: readonly number[]): Promise<ReadonlyMap<number, bigint>>;
-  /** Records of one partition in ascending offset order. Never delivered for a stale (pre-seek) fetch. */
-  onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void>;
+  /**
+   * Records of one partition in ascending offset order. Never delivered for a stale (pre-seek)
+   * fetch. `next` is the offset after the fetch's last entry in the log, which may be past the last
+   * record: a transaction's commit or abort marker, or records of an aborted transaction.
+   */
+  onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>, next: bigint): Promise<void>;
+  /**
+   * A fetch of one partition that held only transaction markers or aborted records, [first, next).
+   * kafkajs does not say whether it was stale: the caller takes it only where it continues its
+   * position.
+   */
+  onSkipped?(partition: number, first: bigint, next: bigint): void;
   /** The consumer stopped for good (kafkajs gave up restarting, or onAssign failed). */
   onFail(error: unknown): void;
 }
@@ -270,6 +280,14 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
         },
       );
     }),
+    // kafkajs skips eachBatch for a fetch of markers and aborted records only; this event is how
+    // it says the partition moved past them (without it, a partition ending in a marker never
+    // reaches its end offset).
+    consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
+      const { partition, batchSize, firstOffset, lastOffset } = event.payload;
+      if (batchSize > 0 || firstOffset === null || stopped || !ready.has(partition) || event.payload.topic !== options.topic) return;
+      options.onSkipped?.(partition, BigInt(firstOffset), BigInt(lastOffset) + 1n);
+    }),
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart && !stopped) options.onFail(event.payload.error);
     }),
@@ -282,7 +300,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning }) => {
         if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped) return;
-        if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages, heartbeat);
+        if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages, heartbeat, BigInt(batch.lastOffset()) + 1n);
       },
     });
   } catch (error) {

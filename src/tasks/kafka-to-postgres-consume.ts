@@ -172,11 +172,11 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
      */
     function flush(): Promise<void> {
       if (flights.length >= writers.length) return flights[0]!.promise;
-      if (buffer.records === 0 || done) return Promise.resolve();
+      if (buffer.isEmpty() || done) return Promise.resolve();
       // Defence in depth: never write below what is stored or in flight (the CAS would also refuse).
       const batch = buffer.isAtOrAbove(tail) ? buffer : buffer.withoutBelow(tail);
       buffer = w.newBatch();
-      if (batch.records === 0) return Promise.resolve();
+      if (batch.isEmpty()) return Promise.resolve();
       const advances = new Map<number, PartitionAdvance>();
       for (const [partition, next] of batch.nextOffsets()) {
         advances.set(partition, { expected: tail.get(partition), next });
@@ -255,7 +255,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     // once onRecords returns, so onRecords just queues: the broker reads and sends the next fetch
     // while this thread decodes the last one. (Decoding inside onRecords left the thread waiting
     // for each fetch: 3.0 s of 5.3 s per 1,000,000 records were spent between onRecords calls.)
-    const queue: { partition: number; records: readonly ConsumedRecord[]; bytes: number; epoch: number }[] = [];
+    // `next`: the offset after the fetch in the log (past trailing transaction markers); `first`:
+    // where a fetch of markers only began (it is taken only where it continues the position).
+    const queue: { partition: number; records: readonly ConsumedRecord[]; bytes: number; epoch: number; first?: bigint; next: bigint }[] = [];
     let queuedBytes = 0;
     let draining: Promise<void> | undefined;
     let wakeFetcher: (() => void) | undefined;
@@ -265,18 +267,11 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       resolve?.();
     };
 
-    async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>): Promise<void> {
+    async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>, next: bigint): Promise<void> {
       if (done) return;
       let bytes = 0;
       for (const record of records) bytes += record.value === null ? 0 : record.value.length;
-      queue.push({ partition, records, bytes, epoch });
-      queuedBytes += bytes;
-      draining ??= drain()
-        .catch((error: unknown) => fail(error))
-        .finally(() => {
-          draining = undefined;
-          wake();
-        });
+      enqueue({ partition, records, bytes, epoch, next });
       // Back-pressure: the next fetch waits while this much is queued (Postgres is behind).
       while (queuedBytes > QUEUED_BYTES && !done) {
         await heartbeat().catch(() => {});
@@ -284,19 +279,40 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       }
     }
 
+    function onSkipped(partition: number, first: bigint, next: bigint): void {
+      if (!done) enqueue({ partition, records: [], bytes: 0, epoch, first, next });
+    }
+
+    function enqueue(entry: (typeof queue)[number]): void {
+      queue.push(entry);
+      queuedBytes += entry.bytes;
+      draining ??= drain()
+        .catch((error: unknown) => fail(error))
+        .finally(() => {
+          draining = undefined;
+          wake();
+        });
+    }
+
     async function drain(): Promise<void> {
       while (queue.length > 0 && !done) {
         const entry = queue[0]!;
-        if (entry.epoch === epoch) await decodeEntry(entry.partition, entry.records, entry.epoch);
+        if (entry.epoch === epoch) await decodeEntry(entry);
         queue.shift();
         queuedBytes -= entry.bytes;
         wake();
       }
     }
 
-    async function decodeEntry(partition: number, records: readonly ConsumedRecord[], startEpoch: number): Promise<void> {
+    async function decodeEntry({ partition, records, epoch: startEpoch, first, next }: (typeof queue)[number]): Promise<void> {
       const from = position.get(partition);
       if (from === undefined) return;
+      if (first !== undefined) {
+        // Markers or aborted records only: the position moves past them if they follow it.
+        if (first <= from && next > from) skipTo(partition, next);
+        if (bufferHoldsEverything()) await flushWhenFree();
+        return;
+      }
       // Records below the position are already stored (a re-fetch after a seek or rebalance).
       // Offsets ascend within a fetch, so only a fetch that starts below it is looked into.
       let i = 0;
@@ -321,7 +337,14 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         else if (i < records.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (done || epoch !== startEpoch) return;
+      // Every record taken: move past what followed the last one in the fetch (a commit marker).
+      if (i === records.length && next > (position.get(partition) ?? next)) skipTo(partition, next);
       if (bufferHoldsEverything() || (maxRecords !== undefined && pendingRecords() >= maxRecords)) await flushWhenFree();
+    }
+
+    function skipTo(partition: number, next: bigint): void {
+      buffer.skipTo(partition, next);
+      position.set(partition, next);
     }
 
     /** A full buffer waits for a writer, then starts the next flush. */
@@ -356,6 +379,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         return starts;
       },
       onRecords,
+      onSkipped,
       onFail: (error) => fail(new DfmError('KAFKA_CONSUMER_FAILED', `The consumer of "${topic}" stopped: ${messageOf(error)}`, { cause: error, retryable: true })),
     });
 
@@ -365,8 +389,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     timers.push(
       setInterval(() => {
         if (flights.length >= writers.length || done) return;
-        if (buffer.records > 0 && (Date.now() - buffer.since >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
-        else if (buffer.records === 0 && flights.length === 0 && Date.now() - lastIdleCheck >= 1000) {
+        if (!buffer.isEmpty() && (Date.now() - buffer.since >= options.batchMaxWaitMs || bufferHoldsEverything())) startFlush();
+        else if (buffer.isEmpty() && flights.length === 0 && Date.now() - lastIdleCheck >= 1000) {
           lastIdleCheck = Date.now();
           void checkCaughtUp().catch((error: unknown) => fail(error));
         }

@@ -70,6 +70,8 @@ export class PendingBatch {
   private pendingLines = 0;
   private readonly segments: Segment[] = [];
   private readonly kept = new KeptRecords();
+  /** Partitions whose offset moves past transaction markers or aborted records: the offset after them. */
+  private readonly skips = new Map<number, bigint>();
 
   constructor(
     /** The general decoder: every record the byte path gives back, with the rules and messages. */
@@ -151,10 +153,22 @@ export class PendingBatch {
     return this.chunks;
   }
 
-  /** Partitions in the batch and the offset after each one's last record. */
+  /** Moves the partition's stored offset to `next` with this batch (past markers and aborted records). */
+  skipTo(partition: number, next: bigint): void {
+    if (this.isEmpty()) this.since = Date.now();
+    if (next > (this.skips.get(partition) ?? -1n)) this.skips.set(partition, next);
+  }
+
+  /** No records and no offset to move. */
+  isEmpty(): boolean {
+    return this.records === 0 && this.skips.size === 0;
+  }
+
+  /** Partitions in the batch and the offset after each one's last record (or skip). */
   nextOffsets(): Map<number, bigint> {
     const next = new Map<number, bigint>();
     for (const segment of this.segments) next.set(segment.partition, BigInt(this.kept.offset(segment.to - 1)) + 1n);
+    for (const [partition, offset] of this.skips) if (offset > (next.get(partition) ?? -1n)) next.set(partition, offset);
     return next;
   }
 
@@ -171,6 +185,7 @@ export class PendingBatch {
       const record = this.kept.record(i);
       if (BigInt(record.offset) >= (stored.get(partition) ?? -1n)) batch.addRange(partition, [record], 0, 1);
     }
+    for (const [partition, next] of this.skips) if (next > (stored.get(partition) ?? -1n)) batch.skipTo(partition, next);
     return batch;
   }
 
