@@ -1,7 +1,8 @@
 /**
  * Diagnostic for bench/kafka-to-postgres.ts: seeds a topic and runs only (c), dfm's
  * kafka.to_postgres end to end (exactly once), `--runs` times against fresh tables, and prints
- * records/s and the CPU seconds each process spent (this node process, the PostgreSQL backends of
+ * records/s and the CPU seconds each process spent (this node process, split into its main thread
+ * and its other threads — V8's garbage collector helpers, libuv —, the PostgreSQL backends of
  * the bench database, the broker) so it is visible which one is the bottleneck. Meant to be run
  * under the profiler:
  *
@@ -10,7 +11,7 @@
  * Same environment and record shape as the bench (DATABASE_URL, KAFKA_BROKERS).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
@@ -31,13 +32,25 @@ const database = `bench_k2p_prof_${suffix}`;
 const topic = `bench-k2p-prof-${suffix}`;
 
 /** utime + stime of a process in seconds (Linux). */
-function cpuSeconds(pid: number): number {
+function cpuSeconds(pid: number, path = `/proc/${pid}/stat`): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    const fields = readFileSync(path, 'utf8').split(') ')[1]!.split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of this process' main thread, and of its other threads (V8's GC helpers, libuv). */
+function threadSeconds(): { main: number; others: number } {
+  let main = 0;
+  let others = 0;
+  for (const task of readdirSync('/proc/self/task')) {
+    const seconds = cpuSeconds(Number(task), `/proc/self/task/${task}/stat`);
+    if (task === String(process.pid)) main += seconds;
+    else others += seconds;
+  }
+  return { main, others };
 }
 
 function brokerPid(): number | undefined {
@@ -73,6 +86,7 @@ async function main(): Promise<void> {
       const pgPidsBefore = await backendCpu();
       const pgBefore = new Map(pgPidsBefore.map((p) => [p, cpuSeconds(p)]));
       const nodeBefore = process.cpuUsage();
+      const threadsBefore = threadSeconds();
       const brokerBefore = broker ? cpuSeconds(broker) : 0;
       const began = performance.now();
       const output = await consumeToPostgres({
@@ -98,12 +112,13 @@ async function main(): Promise<void> {
       });
       const seconds = (performance.now() - began) / 1000;
       const nodeCpu = process.cpuUsage(nodeBefore);
+      const threadsAfter = threadSeconds();
       let pgCpu = 0;
       for (const p of await backendCpu()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
       const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${table}`);
       if (Number(rows[0]!.n) !== RECORDS || output.records !== RECORDS) throw new Error(`${table}: ${rows[0]!.n} rows, ${output.records} records`);
       process.stdout.write(
-        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: Math.round(seconds * 100) / 100, batches: output.batches, cpu: { node: Math.round((nodeCpu.user + nodeCpu.system) / 1e4) / 100, postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
+        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: Math.round(seconds * 100) / 100, batches: output.batches, cpu: { node: Math.round((nodeCpu.user + nodeCpu.system) / 1e4) / 100, nodeMainThread: Math.round((threadsAfter.main - threadsBefore.main) * 100) / 100, nodeOtherThreads: Math.round((threadsAfter.others - threadsBefore.others) * 100) / 100, postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
       );
     }
   } finally {

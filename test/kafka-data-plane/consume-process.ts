@@ -10,7 +10,7 @@ import { createLogger } from '../../src/lib/logger.js';
 import { consumeToPostgres } from '../../src/tasks/kafka-to-postgres-consume.js';
 
 const options = JSON.parse(process.argv[2]!) as { databaseUrl: string; brokers: string[]; topic: string; table: string; groupId: string; batchSize: number };
-const logger = createLogger('warn');
+const logger = createLogger(process.env['CONSUMER_LOG_LEVEL'] ?? 'warn');
 const pool = createPool(options.databaseUrl, logger, { max: 2 });
 const output = await consumeToPostgres({
   kafka: createKafka(options.brokers, logger),

@@ -109,8 +109,10 @@ describe('a bare consumer frozen mid-batch past its session timeout', () => {
       // idle-in-transaction limit would end the zombie's transaction for it.
       await new Promise((r) => setTimeout(r, 9_000));
       zombie.kill('SIGCONT');
-      expect(await successor.exited).toBe(0);
-      expect(await zombie.exited).toBe(0);
+      // Both finish within a minute; if not, say what each was doing.
+      const outputs = () => `zombie output:\n${zombie.output()}\nsuccessor output:\n${successor.output()}`;
+      const exits = await Promise.race([Promise.all([successor.exited, zombie.exited]), new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000).unref())]);
+      expect(exits, outputs()).toEqual([0, 0]);
       const counts = await o.pool.query('select count(*) as n, count(distinct id) as distinct, min(id) as min, max(id) as max from bare');
       expect(counts.rows[0]).toEqual({ n: String(total), distinct: String(total), min: '0', max: String(total - 1) });
       const fenced = [zombie, successor].map((c) => (c.output().match(/compare-and-set failed/g) ?? []).length);
