@@ -12,7 +12,9 @@ import type { Pipeline } from '../../src/pipeline/pipeline-schema.js';
 import { activatePipelines } from '../../src/scheduler/activate-pipelines.js';
 import { createConnections, type Connections } from '../../src/tasks/create-connections.js';
 import { taskRunners } from '../../src/tasks/task-runners.js';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { triggerRun } from '../../src/runs/trigger-run.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
 
 export const testLogger = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'silent');
 
@@ -82,4 +84,36 @@ export async function waitForRun(pool: pg.Pool, runId: number, timeoutMs = 30_00
 export async function taskRows(pool: pg.Pool, runId: number): Promise<Record<string, { state: string; attempt: number; claimed_by: string | null; error: { code: string; message: string } | null; output: unknown }>> {
   const { rows } = await pool.query('select task_id, state, attempt, claimed_by, error, output from dfm.task_run where run_id = $1', [runId]);
   return Object.fromEntries(rows.map((r) => [r.task_id, r]));
+}
+
+/**
+ * The usual setup of a test file: a test database and an orchestration on it, created before the
+ * file's tests, closed and dropped after them, then `cleanup` (topics, say).
+ */
+export function useOrchestration(cleanup: () => Promise<void> = async () => {}): { readonly o: Orchestration; readonly database: TestDatabase } {
+  let o: Orchestration | undefined;
+  let database: TestDatabase | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    o = createOrchestration(database.url);
+  });
+  afterAll(async () => {
+    await o?.close();
+    await database?.drop();
+    await cleanup();
+  });
+  return {
+    get o() {
+      return o!;
+    },
+    get database() {
+      return database!;
+    },
+  };
+}
+
+/** Triggers a run of the pipeline and waits until it ends: its id and final state. */
+export async function runToEnd(pool: pg.Pool, pipelineId: string, timeoutMs = 60_000): Promise<{ runId: number; state: string }> {
+  const { runId } = await triggerRun(pool, { pipelineId });
+  return { runId, state: await waitForRun(pool, runId, timeoutMs) };
 }

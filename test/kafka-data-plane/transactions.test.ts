@@ -4,26 +4,14 @@
  * lands the committed records only, and `until: caught_up` ends although the last entry of the
  * partition is a marker no record is ever delivered for: the stored offset moves past it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { triggerRun } from '../../src/runs/trigger-run.js';
+import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../src/kafka/kafka-client.js';
-import { activate, createOrchestration, taskRows, testLogger, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, runToEnd, taskRows, testLogger, useOrchestration } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { brokers, createTopic, deleteTopic, partitionRanges } from './kafka-test-tools.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-transactions');
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
-  await deleteTopic(topic);
-});
+const t = useOrchestration(() => deleteTopic(topic));
 
 async function produceInTransactions(transactions: readonly { ids: number[]; commit: boolean }[]): Promise<void> {
   const producer = createKafka(brokers(), testLogger).producer({ transactionalId: `${topic}-producer`, idempotent: true, maxInFlightRequests: 1 });
@@ -42,6 +30,7 @@ async function produceInTransactions(transactions: readonly { ids: number[]; com
 
 describe('kafka.to_postgres on a transactional topic', () => {
   it('lands committed records only and reaches the end offset past the last commit marker', async () => {
+    const { o } = t;
     await createTopic(topic, 2);
     await o.pool.query('create table events (id bigint primary key, committed boolean not null)');
     const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);
@@ -67,8 +56,8 @@ tasks:
 `,
     );
     o.startWorker();
-    const { runId } = await triggerRun(o.pool, { pipelineId: 'transactional' });
-    expect(await waitForRun(o.pool, runId, 30_000)).toBe('success');
+    const { runId, state } = await runToEnd(o.pool, 'transactional', 30_000);
+    expect(state).toBe('success');
 
     const rows = await o.pool.query<{ id: string; committed: boolean }>('select id, committed from events order by id');
     expect(rows.rows.map((r) => Number(r.id))).toEqual(range(0, 50));
@@ -83,8 +72,8 @@ tasks:
     // Then only an aborted transaction: the next run's fetches hold no record at all (kafkajs
     // does not even call the batch handler), and it still ends at the new end offsets.
     await produceInTransactions([{ ids: range(2000, 10), commit: false }]);
-    const second = await triggerRun(o.pool, { pipelineId: 'transactional' });
-    expect(await waitForRun(o.pool, second.runId, 30_000)).toBe('success');
+    const second = await runToEnd(o.pool, 'transactional', 30_000);
+    expect(second.state).toBe('success');
     const after = await partitionRanges(topic);
     const stored = await o.pool.query<{ partition: number; offset: string }>('select partition, "offset" from dfm.kafka_offset where consumer = $1 and topic = $2', ['dfm.transactional.land', topic]);
     expect(new Map(stored.rows.map((r) => [r.partition, BigInt(r.offset)]))).toEqual(new Map([...after].filter(([, r]) => r.high > 0n).map(([p, r]) => [p, r.high])));

@@ -3,30 +3,19 @@
  * connection while the one before commits, and upserts only after it committed. A key updated
  * in many consecutive batches must end with its last record's value, every record counted once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { triggerRun } from '../../src/runs/trigger-run.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { describe, expect, it } from 'vitest';
+import { activate, runToEnd, taskRows, useOrchestration } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, produceWithKcat } from './kafka-test-tools.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-upsert-order');
 const KEYS = 40;
 const RECORDS = 6000;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
-  await deleteTopic(topic);
-});
+const t = useOrchestration(() => deleteTopic(topic));
 
 describe('kafka.to_postgres upsert with batches in flight', () => {
   it('keeps the last record of every key across consecutive batches', async () => {
+    const { o } = t;
     // One partition: the order of the records is the order of the updates.
     await createTopic(topic, 1);
     await o.pool.query('create table latest (station text primary key, seq integer not null, updates integer not null default 1)');
@@ -52,8 +41,8 @@ tasks:
 `,
     );
     o.startWorker();
-    const { runId } = await triggerRun(o.pool, { pipelineId: 'upsert_order' });
-    expect(await waitForRun(o.pool, runId, 60_000)).toBe('success');
+    const { runId, state } = await runToEnd(o.pool, 'upsert_order');
+    expect(state).toBe('success');
 
     const rows = await o.pool.query<{ station: string; seq: number }>('select station, seq from latest order by seq');
     expect(rows.rows).toEqual(Array.from({ length: KEYS }, (_, k) => ({ station: `s${(RECORDS - KEYS + k) % KEYS}`, seq: RECORDS - KEYS + k })));
