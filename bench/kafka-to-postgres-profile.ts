@@ -17,7 +17,7 @@ import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
 import { consumeToPostgres } from '../src/tasks/kafka-to-postgres-consume.js';
-import { COLUMNS, seedWithKcat } from './kafka-to-postgres/records.js';
+import { benchTaskOptions, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const RECORDS = Number(args['records'] ?? 300_000);
@@ -83,38 +83,30 @@ async function main(): Promise<void> {
         const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
         return rows.map((r) => r.pid);
       };
-      const pgPidsBefore = await backendCpu();
-      const pgBefore = new Map(pgPidsBefore.map((p) => [p, cpuSeconds(p)]));
+      // Backends come and go during the run (the task's second connection closes with it): sample
+      // every 100 ms and count each one's last reading.
+      const pgBefore = new Map((await backendCpu()).map((p) => [p, cpuSeconds(p)]));
+      const pgLast = new Map(pgBefore);
+      const sampling = setInterval(() => {
+        void backendCpu().then((pids) => {
+          for (const p of pids) {
+            const seconds = cpuSeconds(p);
+            if (seconds > 0) pgLast.set(p, seconds); // 0: it exited since it was listed
+          }
+        });
+      }, 100);
       const nodeBefore = process.cpuUsage();
       const threadsBefore = threadSeconds();
       const brokerBefore = broker ? cpuSeconds(broker) : 0;
       const began = performance.now();
-      const output = await consumeToPostgres({
-        kafka,
-        brokers,
-        pool,
-        topic,
-        table,
-        groupId: `bench-prof-${table}-${suffix}`,
-        mode: 'append',
-        key: undefined,
-        columns: COLUMNS,
-        until: { caughtUp: true, maxRecords: undefined, maxDurationMs: undefined },
-        batchSize: BATCH,
-        batchMaxWaitMs: 1000,
-        deadLetterTable: undefined,
-        createTopic: undefined,
-        sessionTimeoutMs: 10_000,
-        runId: null,
-        metadataDatabase: true,
-        signal: new AbortController().signal,
-        logger,
-      });
+      const output = await consumeToPostgres(benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }));
       const seconds = (performance.now() - began) / 1000;
       const nodeCpu = process.cpuUsage(nodeBefore);
       const threadsAfter = threadSeconds();
+      clearInterval(sampling);
+      for (const p of await backendCpu()) pgLast.set(p, Math.max(pgLast.get(p) ?? 0, cpuSeconds(p)));
       let pgCpu = 0;
-      for (const p of await backendCpu()) pgCpu += cpuSeconds(p) - (pgBefore.get(p) ?? 0);
+      for (const [p, last] of pgLast) pgCpu += Math.max(0, last - (pgBefore.get(p) ?? 0));
       const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${table}`);
       if (Number(rows[0]!.n) !== RECORDS || output.records !== RECORDS) throw new Error(`${table}: ${rows[0]!.n} rows, ${output.records} records`);
       process.stdout.write(

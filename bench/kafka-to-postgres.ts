@@ -29,7 +29,7 @@ import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-re
 import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
 import { compileJsonCopyWriter } from '../src/tasks/json-to-copy-line.js';
 import { consumeWithPlatformatic } from './kafka-to-postgres/platformatic-consume.js';
-import { COLUMNS, recordValue, seedWithKcat } from './kafka-to-postgres/records.js';
+import { benchTaskOptions, COLUMNS, recordValue, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const RECORDS = Number(args['records'] ?? 1_000_000);
@@ -258,27 +258,7 @@ async function main(): Promise<void> {
 }
 
 function taskOptions(pool: pg.Pool, kafka: ReturnType<typeof createKafka>, t: string, table: string, groupId: string): ConsumeToPostgresOptions {
-  return {
-    kafka,
-    brokers,
-    pool,
-    topic: t,
-    table,
-    groupId,
-    mode: 'append',
-    key: undefined,
-    columns: COLUMNS,
-    until: { caughtUp: true, maxRecords: undefined, maxDurationMs: undefined },
-    batchSize: BATCH,
-    batchMaxWaitMs: 1000,
-    deadLetterTable: undefined,
-    createTopic: undefined,
-    sessionTimeoutMs: 10_000,
-    runId: null,
-    metadataDatabase: true,
-    signal: new AbortController().signal,
-    logger,
-  };
+  return benchTaskOptions({ kafka, brokers, pool, topic: t, table, groupId, batchSize: BATCH, logger });
 }
 
 function* chunk(lines: readonly string[], from: number, to: number): Generator<string> {

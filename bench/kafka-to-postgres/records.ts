@@ -1,9 +1,13 @@
 /**
- * The records both kafka-to-postgres benches use: ~200-byte air-quality-like JSON, the column
- * mapping that lands them, and seeding a topic with kcat (an independent client, so the producer
- * costs nothing on dfm's side).
+ * What both kafka-to-postgres benches use: ~200-byte air-quality-like JSON records, the column
+ * mapping that lands them, the task's options, and seeding a topic with kcat (an independent
+ * client, so the producer costs nothing on dfm's side).
  */
 import { spawn } from 'node:child_process';
+import type pg from 'pg';
+import type { KafkaClient } from '../../src/kafka/kafka-client.js';
+import type { Logger } from '../../src/lib/logger.js';
+import type { ConsumeToPostgresOptions } from '../../src/tasks/kafka-to-postgres-consume.js';
 
 export const COLUMNS = {
   id: { field: undefined, type: 'bigint' as const },
@@ -37,4 +41,22 @@ export async function seedWithKcat(brokers: readonly string[], topic: string, re
   }
   child.stdin.end(text);
   if ((await exited) !== 0) throw new Error('kcat failed to seed the topic');
+}
+
+/** kafka.to_postgres as the benches run it: append the bench records until caught up, exactly once. */
+export function benchTaskOptions(o: { kafka: KafkaClient; brokers: readonly string[]; pool: pg.Pool; topic: string; table: string; groupId: string; batchSize: number; logger: Logger }): ConsumeToPostgresOptions {
+  return {
+    ...o,
+    mode: 'append',
+    key: undefined,
+    columns: COLUMNS,
+    until: { caughtUp: true, maxRecords: undefined, maxDurationMs: undefined },
+    batchMaxWaitMs: 1000,
+    deadLetterTable: undefined,
+    createTopic: undefined,
+    sessionTimeoutMs: 10_000,
+    runId: null,
+    metadataDatabase: true,
+    signal: new AbortController().signal,
+  };
 }
