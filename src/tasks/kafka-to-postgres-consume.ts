@@ -2,13 +2,14 @@
  * The consume loop of kafka.to_postgres, separate from the task runner so the bench drives exactly
  * the code the task runs.
  *
- * Flow: records arrive per partition from the group consumer, are decoded into a buffer, and the
- * buffer is flushed by the writer (one transaction: rows + dead letters + offset compare-and-set)
- * when it holds `batchSize` records, when its oldest record waited `batchMaxWaitMs`, or when it
- * holds everything up to the end offsets seen at start. One flush runs at a time, in the
- * background: Kafka fetches the next batch while Postgres writes this one (consuming and writing
- * one after the other ran at ~0.6 of the slower of the two; overlapped, at ~the slower one). When
- * a full buffer waits for a running flush, the fetch loop waits too (back-pressure).
+ * Flow: records arrive per partition from the group consumer and are queued; a drain loop decodes
+ * them into a buffer, and the buffer is flushed by a writer (one transaction: rows + dead letters
+ * + offset compare-and-set) when it holds `batchSize` records, when its oldest record waited
+ * `batchMaxWaitMs`, or when it holds everything up to the end offsets seen at start. Flushes run
+ * in the background, up to two at once on two connections, each committing after the one before
+ * (consuming and writing one after the other ran at ~0.6 of the slower of the two; overlapped, at
+ * ~the slower one). A full buffer waits for a writer; a full queue makes the fetch loop wait
+ * (back-pressure).
  *
  * Offsets: Postgres is the truth. On every assignment the consumer seeks each partition to the
  * stored offset (the low watermark when none); records below it are skipped. When the
