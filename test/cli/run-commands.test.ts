@@ -3,15 +3,12 @@
  * database, with a worker executing what they create.
  */
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/run-cli.js';
 import { loadConfig } from '../../src/config/load-config.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { activate, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 import { eventually } from '../helpers/dfm-process.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 
 async function dfm(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout = new PassThrough();
@@ -25,9 +22,8 @@ async function dfm(...argv: string[]): Promise<{ code: number; stdout: string; s
   return { code, stdout: out, stderr: err };
 }
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await o.pool.query('create table cli_effects (run_id bigint, n int, at timestamptz)');
   await activate(
     o.pool,
@@ -43,10 +39,6 @@ tasks:
     `id: cli-slow\ntasks:\n  wait: { type: postgres.sql, sql: "select pg_sleep(30)" }\n`,
   );
   o.startWorker();
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
 });
 
 describe('dfm run', () => {

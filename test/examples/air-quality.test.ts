@@ -6,27 +6,19 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { nextFireTimes } from '../../src/pipeline/schedule.js';
 import { backfillRuns } from '../../src/runs/backfill-runs.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { syncLocalPipelines } from '../../src/scheduler/sync-local-pipelines.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createOrchestration, taskRows, testLogger, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { taskRows, testLogger, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 
 const run = promisify(execFile);
-let database: TestDatabase;
-let o: Orchestration;
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await syncLocalPipelines(o.pool, 'pipelines', testLogger);
   o.startWorker({ concurrency: 4 });
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
 });
 
 describe('the air-quality example pipelines', () => {

@@ -3,27 +3,19 @@
  * dfm's own counters after a run.
  */
 import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { createOrchestration, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { useOrchestration, waitForRun } from '../helpers/orchestration.js';
 import { spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const processes: DfmProcess[] = [];
 const pipelines = writePipelines({ 'hello.yaml': 'id: hello\ntasks:\n  say: { type: postgres.sql, sql: "select 1" }\n' });
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
+const { o, database } = useOrchestration();
 afterAll(async () => {
   for (const p of processes) p.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
   pipelines.remove();
-  await o.close();
-  await database.drop();
 });
 
 async function serve(env: Record<string, string> = {}): Promise<string> {

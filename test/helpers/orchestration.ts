@@ -88,26 +88,45 @@ export async function taskRows(pool: pg.Pool, runId: number): Promise<Record<str
 
 /**
  * The usual setup of a test file: a test database and an orchestration on it, created before the
- * file's tests, closed and dropped after them, then `cleanup` (topics, say).
+ * file's tests, closed and dropped after them, then `cleanup` (topics, say). The two objects are
+ * views of what beforeAll creates, so a file can destructure them at the top:
+ * `const { o, database } = useOrchestration();`. Hooks the file registers later run after these
+ * beforeAll hooks and before these afterAll hooks (vitest runs after-hooks as a stack).
  */
 export function useOrchestration(cleanup: () => Promise<void> = async () => {}): { readonly o: Orchestration; readonly database: TestDatabase } {
-  let o: Orchestration | undefined;
-  let database: TestDatabase | undefined;
+  let current: { o: Orchestration; database: TestDatabase } | undefined;
+  const now = () => {
+    if (!current) throw new Error('useOrchestration: used before its beforeAll ran');
+    return current;
+  };
   beforeAll(async () => {
-    database = await createTestDatabase();
-    o = createOrchestration(database.url);
+    const database = await createTestDatabase();
+    current = { database, o: createOrchestration(database.url) };
   });
   afterAll(async () => {
-    await o?.close();
-    await database?.drop();
+    await current?.o.close();
+    await current?.database.drop();
     await cleanup();
   });
   return {
-    get o() {
-      return o!;
+    o: {
+      get pool() {
+        return now().o.pool;
+      },
+      get connections() {
+        return now().o.connections;
+      },
+      startWorker: (overrides) => now().o.startWorker(overrides),
+      close: () => now().o.close(),
     },
-    get database() {
-      return database!;
+    database: {
+      get name() {
+        return now().database.name;
+      },
+      get url() {
+        return now().database.url;
+      },
+      drop: () => now().database.drop(),
     },
   };
 }

@@ -18,31 +18,26 @@ import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../src/kafk
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { createConnections, type Connections } from '../../src/tasks/create-connections.js';
 import { taskRunners } from '../../src/tasks/task-runners.js';
-import { activate, createOrchestration, taskRows, testLogger, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, taskRows, testLogger, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
 const N = 60_000;
 const PORT = 29092;
 const config = loadConfig(process.env);
 const dataDir = mkdtempSync(join(tmpdir(), 'dfm-broker-restart-'));
-let database: TestDatabase;
-let o: Orchestration;
 let broker: LocalKafka | undefined;
 let connections: Connections | undefined;
 let worker: Worker | undefined;
 const topic = uniqueTopic('dfm-broker-restart');
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   broker = await startLocalKafka({ port: PORT, dataDir, logger: testLogger, cacheDir: config.kafkaCacheDir });
 });
 afterAll(async () => {
   await worker?.stop();
   await connections?.close();
-  await o.close();
-  await database.drop();
   await stopLocalKafka(dataDir, { graceMs: 5000 });
   rmSync(dataDir, { recursive: true, force: true });
 });

@@ -6,25 +6,20 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { brokers, deleteTopic, readWithKcat } from './kafka-test-tools.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const byId = uniqueTopic('dfm-export-id');
 const byBucket = uniqueTopic('dfm-export-bucket');
 const produced = uniqueTopic('dfm-produce');
 const missing = uniqueTopic('dfm-produce-missing');
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   o.startWorker();
 });
 afterAll(async () => {
-  await o.close();
-  await database.drop();
   for (const topic of [byId, byBucket, produced]) await deleteTopic(topic);
 });
 

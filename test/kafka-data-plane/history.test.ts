@@ -5,25 +5,20 @@
  * restarts the table holds exactly the seeded ids, each once, and the stored offsets are the last
  * offset + 1 of every partition.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
 const N = 100_000;
 const PARTITIONS = 3;
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-history');
 const processes: DfmProcess[] = [];
 const empty = writePipelines({});
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
+const { o, database } = useOrchestration();
 afterEach(async () => {
   for (const p of processes.splice(0)) {
     p.kill('SIGKILL');
@@ -32,8 +27,6 @@ afterEach(async () => {
 });
 afterAll(async () => {
   empty.remove();
-  await o.close();
-  await database.drop();
   await deleteTopic(topic);
 });
 

@@ -5,12 +5,10 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
-import { createOrchestration, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { useOrchestration } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-trigger');
 const missingTopic = uniqueTopic('dfm-trigger-missing');
 const processes: DfmProcess[] = [];
@@ -32,9 +30,8 @@ tasks:
 `,
 });
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await o.pool.query('create table trigger_runs (run_id bigint primary key)');
 });
 afterEach(async () => {
@@ -45,8 +42,6 @@ afterEach(async () => {
 });
 afterAll(async () => {
   pipelines.remove();
-  await o.close();
-  await database.drop();
   await deleteTopic(topic);
 });
 

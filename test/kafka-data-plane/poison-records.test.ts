@@ -4,23 +4,16 @@
  * constraint, caught by the row-by-row retry of the batch) all land in the dead-letter table with
  * their error, in the same transaction as the good rows around them.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-poison');
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
+const { o, database } = useOrchestration();
 afterAll(async () => {
-  await o.close();
-  await database.drop();
   await deleteTopic(topic);
 });
 

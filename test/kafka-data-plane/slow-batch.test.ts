@@ -11,12 +11,11 @@ import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, produceWithKcat } from './kafka-test-tools.js';
 
 const topic = uniqueTopic('dfm-slow-batch');
-const t = useOrchestration(() => deleteTopic(topic));
+const { o } = useOrchestration(() => deleteTopic(topic));
 const RECORDS = 300;
 
 describe('kafka.to_postgres with a batch slower than the idle-in-transaction limit', () => {
   it('has the batch after it wait outside a transaction, and lands every record once on attempt 1', async () => {
-    const { o } = t;
     await createTopic(topic, 1);
     // The first COPY into the table sleeps 17 s (a sequence is not rolled back, so only the first).
     await o.pool.query(`create table slow (id bigint not null);

@@ -11,7 +11,7 @@ import { uniqueTopic } from '../helpers/test-database.js';
 import { brokers, createTopic, deleteTopic, partitionRanges } from './kafka-test-tools.js';
 
 const topic = uniqueTopic('dfm-transactions');
-const t = useOrchestration(() => deleteTopic(topic));
+const { o } = useOrchestration(() => deleteTopic(topic));
 
 async function produceInTransactions(transactions: readonly { ids: number[]; commit: boolean }[]): Promise<void> {
   const producer = createKafka(brokers(), testLogger).producer({ transactionalId: `${topic}-producer`, idempotent: true, maxInFlightRequests: 1 });
@@ -30,7 +30,6 @@ async function produceInTransactions(transactions: readonly { ids: number[]; com
 
 describe('kafka.to_postgres on a transactional topic', () => {
   it('lands committed records only and reaches the end offset past the last commit marker', async () => {
-    const { o } = t;
     await createTopic(topic, 2);
     await o.pool.query('create table events (id bigint primary key, committed boolean not null)');
     const range = (from: number, n: number) => Array.from({ length: n }, (_, i) => from + i);

@@ -11,11 +11,10 @@ import { createTopic, deleteTopic, produceWithKcat } from './kafka-test-tools.js
 const topic = uniqueTopic('dfm-upsert-order');
 const KEYS = 40;
 const RECORDS = 6000;
-const t = useOrchestration(() => deleteTopic(topic));
+const { o } = useOrchestration(() => deleteTopic(topic));
 
 describe('kafka.to_postgres upsert with batches in flight', () => {
   it('keeps the last record of every key across consecutive batches', async () => {
-    const { o } = t;
     // One partition: the order of the records is the order of the updates.
     await createTopic(topic, 1);
     await o.pool.query('create table latest (station text primary key, seq integer not null, updates integer not null default 1)');

@@ -8,24 +8,19 @@
  * fails the offset compare-and-set and rolls back: no id is written twice.
  */
 import { spawn } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
-import { createTestDatabase, uniqueTopic, type TestDatabase } from '../helpers/test-database.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, deleteTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
 const N = 80_000;
-let database: TestDatabase;
-let o: Orchestration;
 const topic = uniqueTopic('dfm-zombie');
 const processes: DfmProcess[] = [];
 const empty = writePipelines({});
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
+const { o, database } = useOrchestration();
 afterEach(async () => {
   for (const p of processes.splice(0)) {
     p.kill('SIGCONT');
@@ -35,8 +30,6 @@ afterEach(async () => {
 });
 afterAll(async () => {
   empty.remove();
-  await o.close();
-  await database.drop();
   await deleteTopic(topic);
 });
 

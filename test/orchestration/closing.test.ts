@@ -3,25 +3,15 @@
  * claim. With the reaper's sweep switched off, every run must still close at once: nothing here
  * may depend on the sweep, which only mends crashes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { RUN_FINISHED_CHANNEL } from '../../src/executor/settle-task-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, type Orchestration } from '../helpers/orchestration.js';
+import { activate, useOrchestration } from '../helpers/orchestration.js';
 import { eventually } from '../helpers/dfm-process.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
-});
+const { o, database } = useOrchestration();
 
 describe('closing runs', () => {
   it('announces each finished run once on the dfm_run_finished channel', async () => {

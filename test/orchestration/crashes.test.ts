@@ -4,18 +4,14 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 import { eventually, spawnDfm, writePipelines, type DfmProcess } from '../helpers/dfm-process.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 const processes: DfmProcess[] = [];
 const folders: { remove(): void }[] = [];
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await o.pool.query('create table effects (id serial primary key, run_id bigint, task text)');
 });
 afterEach(async () => {
@@ -26,8 +22,6 @@ afterEach(async () => {
 });
 afterAll(async () => {
   for (const f of folders) f.remove();
-  await o.close();
-  await database.drop();
 });
 
 function dfm(yaml: string, args: string[] = ['serve'], env: Record<string, string> = {}): DfmProcess {

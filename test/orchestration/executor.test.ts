@@ -2,23 +2,15 @@
  * The executor against the real PostgreSQL: DAG order, retries, timeouts, cancel, the fence, the
  * heartbeat, the ambiguous commit, params bound (never spliced) and max_active_runs.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { cancelRun } from '../../src/runs/cancel-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await o.pool.query('create table effects (id serial primary key, run_id bigint, task text, value text, at timestamptz default clock_timestamp())');
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
 });
 
 const effects = async (runId: number) =>

@@ -2,26 +2,18 @@
  * The fence and the ambiguous commit, played step by step. Crash recovery is tested by writing an
  * old heartbeat into the table instead of waiting (graphile-worker's trick).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { claimTaskRuns } from '../../src/executor/claim-task-runs.js';
 import { reapStaleTaskRuns } from '../../src/executor/reap-stale-task-runs.js';
 import { completeTaskRun } from '../../src/executor/write-task-outcome.js';
 import { closeFinishedRuns, closeRunIfDone } from '../../src/executor/settle-task-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, taskRows, waitForRun, type Orchestration } from '../helpers/orchestration.js';
+import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 
-let database: TestDatabase;
-let o: Orchestration;
 
+const { o, database } = useOrchestration();
 beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
   await o.pool.query('create table effects (id serial primary key, run_id bigint, task text)');
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
 });
 
 describe('the fence', () => {

@@ -4,24 +4,14 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
-import { activate, createOrchestration, type Orchestration } from '../helpers/orchestration.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { activate, useOrchestration } from '../helpers/orchestration.js';
 import { spawnDfm, writePipelines, eventually, type DfmProcess } from '../helpers/dfm-process.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 
 const run = promisify(execFile);
-let database: TestDatabase;
-let o: Orchestration;
 
-beforeAll(async () => {
-  database = await createTestDatabase();
-  o = createOrchestration(database.url);
-});
-afterAll(async () => {
-  await o.close();
-  await database.drop();
-});
+const { o, database } = useOrchestration();
 
 describe('3 scheduler processes', () => {
   it('create exactly one run per fire over 120 fires', async () => {
