@@ -1,20 +1,14 @@
 import type { Queryable } from '../db/with-transaction.js';
-import type { RunState, TaskState, RunTrigger } from '../db/schema.js';
+import type { RunState, TaskState } from '../db/schema.js';
+import { toRunHeader, type RunHeader } from './to-run-header.js';
 
-export interface RunStatus {
-  readonly id: number;
-  readonly pipelineId: string;
-  readonly state: RunState;
-  readonly trigger: RunTrigger;
-  readonly logicalTime: Date;
+export interface RunStatus extends RunHeader {
   readonly intervalStart: Date;
   readonly intervalEnd: Date;
   readonly params: Record<string, unknown>;
   readonly sourceRef: string;
   readonly error: string | null;
-  readonly createdAt: Date;
   readonly startedAt: Date | null;
-  readonly finishedAt: Date | null;
   readonly tasks: {
     readonly taskId: string;
     readonly type: string;
@@ -39,19 +33,13 @@ export async function getRunStatus(client: Queryable, runId: number): Promise<Ru
   if (!row) return undefined;
   const tasks = await client.query<Record<string, unknown>>('select * from dfm.task_run where run_id = $1 order by id', [runId]);
   return {
-    id: Number(row['id']),
-    pipelineId: row['pipeline_id'] as string,
-    state: row['state'] as RunState,
-    trigger: row['trigger'] as RunTrigger,
-    logicalTime: row['logical_time'] as Date,
+    ...toRunHeader(row),
     intervalStart: row['interval_start'] as Date,
     intervalEnd: row['interval_end'] as Date,
     params: row['params'] as Record<string, unknown>,
     sourceRef: row['source_ref'] as string,
     error: row['error'] as string | null,
-    createdAt: row['created_at'] as Date,
     startedAt: row['started_at'] as Date | null,
-    finishedAt: row['finished_at'] as Date | null,
     tasks: tasks.rows.map((t) => ({
       taskId: t['task_id'] as string,
       type: t['task_type'] as string,

@@ -1,14 +1,7 @@
 import type { Queryable } from '../db/with-transaction.js';
-import type { RunState, RunTrigger } from '../db/schema.js';
+import { toRunHeader, type RunHeader } from './to-run-header.js';
 
-export interface RunSummary {
-  readonly id: number;
-  readonly pipelineId: string;
-  readonly state: RunState;
-  readonly trigger: RunTrigger;
-  readonly logicalTime: Date;
-  readonly createdAt: Date;
-  readonly finishedAt: Date | null;
+export interface RunSummary extends RunHeader {
   readonly tasks: number;
   readonly tasksSucceeded: number;
 }
@@ -24,13 +17,7 @@ export async function listRuns(client: Queryable, filter: { pipelineId?: string;
     [filter.pipelineId ?? null, filter.limit],
   );
   return rows.map((r) => ({
-    id: Number(r['id']),
-    pipelineId: r['pipeline_id'] as string,
-    state: r['state'] as RunState,
-    trigger: r['trigger'] as RunTrigger,
-    logicalTime: r['logical_time'] as Date,
-    createdAt: r['created_at'] as Date,
-    finishedAt: r['finished_at'] as Date | null,
+    ...toRunHeader(r),
     tasks: r['tasks'] as number,
     tasksSucceeded: r['succeeded'] as number,
   }));
