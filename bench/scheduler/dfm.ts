@@ -18,7 +18,7 @@ import { createRun } from '../../src/scheduler/create-run.js';
 import { createConnections } from '../../src/tasks/create-connections.js';
 import type { TaskRunner } from '../../src/tasks/define-task-runner.js';
 import { Events, sampleWaits, sleep, waitNoBackends, within, xactCommit, type BenchOptions } from './common.js';
-import type { System, ThroughputResult } from './graphile.js';
+import { throughputFigures, type System, type ThroughputResult } from './graphile.js';
 
 export const C1_PIPELINE = 'bench-c1';
 export const C2_PIPELINE = 'bench-c2';
@@ -278,26 +278,8 @@ export async function dfmThroughput(
   } finally {
     await check.end();
   }
-  let ranTwice = 0;
-  let ranNever = 0;
-  for (const count of ran) {
-    if (count === 0) ranNever++;
-    if (count > 1) ranTwice++;
-  }
-  if (foreign > 0) ranTwice += foreign;
-  const seconds = (t1 - t0) / 1000;
   return {
-    tasks: n,
-    seconds,
-    tasksPerSecond: n / seconds,
-    commitsPerTask: (after - beforeRun) / n,
-    commitsPerTaskWithEnqueue: (after - beforeEnqueue) / n,
-    enqueueSeconds,
-    ranTwice,
-    ranNever,
-    leftInQueue,
-    nodeCpuSeconds: (used.user + used.system) / 1e6,
-    waits: waitSummary,
+    ...throughputFigures({ ran, t0, t1, commits: { beforeEnqueue, beforeRun, after }, enqueueSeconds, leftInQueue, cpu: used, waits: waitSummary, foreign }),
     setup: `${runCount} manual runs (triggerRun) of pipeline ${shape.pipelineId}: ${shape.tasksPerRun} independent postgres.sql tasks each, max_active_runs 100, created before one worker with concurrency ${options.concurrency} starts`,
     verified,
   };

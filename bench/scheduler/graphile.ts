@@ -119,6 +119,43 @@ export interface ThroughputResult {
   readonly setup: string;
 }
 
+/** The figures both systems report for C3, from what each measured. */
+export function throughputFigures(m: {
+  /** Handler starts per task. */
+  ran: Uint8Array;
+  t0: number;
+  t1: number;
+  commits: { beforeEnqueue: number; beforeRun: number; after: number };
+  enqueueSeconds: number;
+  leftInQueue: number;
+  cpu: NodeJS.CpuUsage;
+  waits: WaitSummary;
+  /** Handler starts of tasks that are not this scenario's (counted as ran twice). */
+  foreign?: number;
+}): Omit<ThroughputResult, 'setup'> {
+  let ranTwice = m.foreign ?? 0;
+  let ranNever = 0;
+  for (const count of m.ran) {
+    if (count === 0) ranNever++;
+    if (count > 1) ranTwice++;
+  }
+  const n = m.ran.length;
+  const seconds = (m.t1 - m.t0) / 1000;
+  return {
+    tasks: n,
+    seconds,
+    tasksPerSecond: n / seconds,
+    commitsPerTask: (m.commits.after - m.commits.beforeRun) / n,
+    commitsPerTaskWithEnqueue: (m.commits.after - m.commits.beforeEnqueue) / n,
+    enqueueSeconds: m.enqueueSeconds,
+    ranTwice,
+    ranNever,
+    leftInQueue: m.leftInQueue,
+    nodeCpuSeconds: (m.cpu.user + m.cpu.system) / 1e6,
+    waits: m.waits,
+  };
+}
+
 /** C3: addJobs of N no-op jobs, then a worker with `concurrency` until the queue is empty. */
 export async function graphileThroughput(url: string, database: string, admin: pg.Client, options: BenchOptions, n = options.c3Tasks): Promise<ThroughputResult> {
   const ran = new Uint8Array(n);
@@ -177,25 +214,8 @@ export async function graphileThroughput(url: string, database: string, admin: p
   const waitSummary = await waits.stop();
   await waitNoBackends(admin, database);
   const after = await xactCommit(admin, database) - probes;
-  let ranTwice = 0;
-  let ranNever = 0;
-  for (const count of ran) {
-    if (count === 0) ranNever++;
-    if (count > 1) ranTwice++;
-  }
-  const seconds = (t1 - t0) / 1000;
   return {
-    tasks: n,
-    seconds,
-    tasksPerSecond: n / seconds,
-    commitsPerTask: (after - beforeRun) / n,
-    commitsPerTaskWithEnqueue: (after - beforeEnqueue) / n,
-    enqueueSeconds,
-    ranTwice,
-    ranNever,
-    leftInQueue,
-    nodeCpuSeconds: (used.user + used.system) / 1e6,
-    waits: waitSummary,
+    ...throughputFigures({ ran, t0, t1, commits: { beforeEnqueue, beforeRun, after }, enqueueSeconds, leftInQueue, cpu: used, waits: waitSummary }),
     setup: `addJobs of ${n} jobs in chunks of 5000, then run({ concurrency: ${options.concurrency} }) until the queue is empty`,
   };
 }
