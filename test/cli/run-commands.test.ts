@@ -2,24 +2,13 @@
  * `dfm run`, `runs`, `backfill` and `cancel` as a user types them, in-process against the real
  * database, with a worker executing what they create.
  */
-import { PassThrough } from 'node:stream';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run-cli.js';
-import { loadConfig } from '../../src/config/load-config.js';
 import { activate, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 import { eventually } from '../helpers/dfm-process.js';
+import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
-
-async function dfm(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const env = { DATABASE_URL: database.url, LOG_LEVEL: 'silent' };
-  const code = await runCli(argv, { env, config: () => loadConfig(env), stdout, stderr, cwd: process.cwd() });
-  return { code, stdout: out, stderr: err };
+function dfm(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliCaptured(argv, { env: { DATABASE_URL: database.url, LOG_LEVEL: 'silent' } });
 }
 
 const { o, database } = useOrchestration();

@@ -5,25 +5,15 @@
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PassThrough } from 'node:stream';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../../src/cli/run-cli.js';
-import { loadConfig } from '../../src/config/load-config.js';
 import type { PipelinePlan } from '../../src/pipeline/plan-change.js';
+import { runCliCaptured } from '../helpers/run-cli-captured.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
-async function dfm(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const env = {};
-  const code = await runCli(argv, { env, config: () => loadConfig(env), stdout, stderr, cwd });
-  return { code, stdout: out, stderr: err };
+function dfm(argv: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliCaptured(argv, { cwd });
 }
 
 const hourly = (schedule: string, timezone: string, extraTask = '') => `id: readings
