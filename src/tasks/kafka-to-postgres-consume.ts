@@ -17,7 +17,6 @@
  * re-sought to what Postgres says.
  */
 import pg from 'pg';
-const PgPool = pg.Pool;
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
@@ -441,7 +440,7 @@ function createSecondPool(pool: pg.Pool): pg.Pool {
   const options = pool.options as unknown as Record<string, unknown>;
   const settings = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
   if (typeof options['password'] === 'string') settings['password'] = options['password'];
-  const second = new PgPool({ ...settings, max: 1 } as pg.PoolConfig);
+  const second = new pg.Pool({ ...settings, max: 1 } as pg.PoolConfig);
   second.on('error', () => {});
   second.on('connect', (client) => client.on('error', () => {}));
   return second;
