@@ -2,7 +2,8 @@
  * kafka.to_postgres bench, side by side in one run on the same topic and database:
  *   (a) consume-only: dfm's group consumer (kafkajs, same settings as the task), JSON.parse and discard
  *   (a') informational: the same, decoding with dfm's own byte path (JSON → COPY text) instead
- *   (b) raw COPY of the same decoded rows with pg-copy-streams, batch_size rows per COPY
+ *   (b) raw COPY of the same decoded rows with pg-copy-streams, batch_size rows per COPY, in the
+ *       format the task sends for these columns (binary); (b') the same in text (informational)
  *   (c) dfm's kafka.to_postgres end to end (consumeToPostgres, the task's own loop), exactly once
  *   (c0) the same without the offsets in the transaction (what exactly-once costs)
  *   latency: produce → row visible, p50/p99, at 10 % of (c)'s rate
@@ -25,6 +26,7 @@ import copyStreams from 'pg-copy-streams';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeInt16 } from '../src/tasks/copy-binary.js';
 import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-record-decode.js';
 import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
 import { compileJsonCopyWriter } from '../src/tasks/json-to-copy-line.js';
@@ -72,18 +74,19 @@ async function main(): Promise<void> {
 
     // Rounds in alternating order (a a' b c c0, then c0 c b a' a, …), each figure the best of its
     // rounds: this machine is shared, and a slow moment should not decide a ratio.
-    const lines = decodeForCopy();
+    const copies = decodeForCopy();
     const steps = {
       // (a) consume-only, same client and settings as the task.
       a: () => timeConsumeOnly(kafka, ranges, 'json'),
       aBytes: () => timeConsumeOnly(kafka, ranges, 'bytes'),
-      // (b) raw COPY of the same decoded rows.
-      b: (round: number) => timeRawCopy(pool, lines, `b_raw_copy_${round}`),
+      // (b) raw COPY of the same decoded rows, in the task's format; (b') in text.
+      b: (round: number) => timeRawCopy(pool, copies.binary, `b_raw_copy_${round}`, true),
+      bText: (round: number) => timeRawCopy(pool, copies.text, `b_raw_copy_text_${round}`, false),
       // (c) end to end, exactly once; (c0) without the offsets in the transaction.
       c: (round: number) => timeEndToEnd(pool, kafka, `c_exactly_once_${round}`, true),
       c0: (round: number) => timeEndToEnd(pool, kafka, `c_no_offsets_${round}`, false),
     };
-    const best: Record<keyof typeof steps, number> = { a: Infinity, aBytes: Infinity, b: Infinity, c: Infinity, c0: Infinity };
+    const best: Record<keyof typeof steps, number> = { a: Infinity, aBytes: Infinity, b: Infinity, bText: Infinity, c: Infinity, c0: Infinity };
     for (let round = 0; round < ROUNDS; round++) {
       const order = Object.keys(steps) as (keyof typeof steps)[];
       for (const step of round % 2 === 0 ? order : order.reverse()) {
@@ -92,10 +95,7 @@ async function main(): Promise<void> {
         best[step] = Math.min(best[step], seconds);
       }
     }
-    // Let the decoded rows go: kept alive, their ~1,000,000 strings made every major GC of this
-    // process long, and those pauses showed up as latency below (p99 several hundred ms).
-    lines.length = 0;
-    const { a, aBytes, b, c, c0 } = best;
+    const { a, aBytes, b, bText, c, c0 } = best;
     const latency = await measureLatency(pool, kafka, Math.round((RECORDS / c) * 0.1));
     log(`latency at ${latency.rate}/s: p50 ${latency.p50} ms, p99 ${latency.p99} ms`);
     const plk = await consumeWithPlatformatic({ dir: process.env['DFM_BENCH_PLATFORMATIC_DIR'] ?? '/tmp/plk', brokers, topic, records: RECORDS });
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
       consumeOnlyBytePathPerSec: perSecond(aBytes),
       ratioEndToEndVsBytePathConsume: round(perSecond(c) / perSecond(aBytes)),
       rawCopyPerSec: perSecond(b),
+      rawCopyTextPerSec: perSecond(bText),
       endToEndPerSec: perSecond(c),
       endToEndNoOffsetsPerSec: perSecond(c0),
       ratioEndToEndVsMinAB: round(perSecond(c) / Math.min(perSecond(a), perSecond(b))),
@@ -131,7 +132,8 @@ async function main(): Promise<void> {
         `kafka.to_postgres bench: ${RECORDS} records of ~${recordValue(1).length} B, ${PARTITIONS} partitions, batch_size ${BATCH}, best of ${ROUNDS} alternating rounds`,
         row('(a) consume-only (kafkajs, decode, discard)', `${perSecond(a)}/s`),
         row("(a') same, dfm's JSON → COPY byte path (info)", `${perSecond(aBytes)}/s`, `c / a' = ${results['ratioEndToEndVsBytePathConsume']}`),
-        row('(b) raw COPY of the decoded rows', `${perSecond(b)}/s`),
+        row('(b) raw COPY of the decoded rows (binary)', `${perSecond(b)}/s`, "the task's format for these columns"),
+        row("(b') same, text format (info)", `${perSecond(bText)}/s`),
         row('(c) kafka.to_postgres end to end', `${perSecond(c)}/s`, `c / min(a, b) = ${results['ratioEndToEndVsMinAB']} (bar 0.8)`),
         row('(c0) same, offsets not in the transaction', `${perSecond(c0)}/s`, `c / c0 = ${results['ratioExactlyOnceCost']} (bar 0.9)`),
         row(`produce → row visible at ${latency.rate}/s (10 % of c)`, `p99 ${latency.p99} ms`, `p50 ${latency.p50} ms, batch_max_wait ${latency.batchMaxWaitMs} ms`),
@@ -185,25 +187,42 @@ async function main(): Promise<void> {
     return seconds;
   }
 
-  /** The rows of (b), decoded before any clock starts: (b) measures Postgres ingest only. */
-  function decodeForCopy(): string[] {
-    const lines: string[] = [];
-    for (let id = 0; id < RECORDS; id++) {
-      const decoded = decodeRecord(Buffer.from(recordValue(id)), PLAN);
-      if (!decoded.ok) throw new Error(decoded.error);
-      lines.push(toCopyLine(decoded.values));
+  /**
+   * The rows of (b), decoded before any clock starts, as the payload of each COPY: (b) measures
+   * Postgres ingest only. Held as ~100 Buffers, outside the JavaScript heap: as 1,000,000 strings
+   * they made every major GC of this process long, which slowed (c) (its heap churns most) and
+   * showed up as latency p99 of several hundred ms.
+   */
+  function decodeForCopy(): { text: Buffer[]; binary: Buffer[] } {
+    const toBinary = compileBinaryRowDecoder(PLAN);
+    const text: Buffer[] = [];
+    const binary: Buffer[] = [];
+    for (let from = 0; from < RECORDS; from += BATCH) {
+      let lines = '';
+      const rows: Buffer[] = [BINARY_COPY_HEADER];
+      for (let id = from; id < Math.min(from + BATCH, RECORDS); id++) {
+        const value = Buffer.from(recordValue(id));
+        const decoded = decodeRecord(value, PLAN);
+        const fields = toBinary(value);
+        if (!decoded.ok || !Buffer.isBuffer(fields)) throw new Error(decoded.ok ? 'a bench record has no binary form' : decoded.error);
+        lines += toCopyLine(decoded.values);
+        rows.push(writeInt16Buffer(PLAN.length), fields);
+      }
+      rows.push(BINARY_COPY_TRAILER);
+      text.push(Buffer.from(lines));
+      binary.push(Buffer.concat(rows));
     }
-    return lines;
+    return { text, binary };
   }
 
-  async function timeRawCopy(p: pg.Pool, lines: readonly string[], table: string): Promise<number> {
+  async function timeRawCopy(p: pg.Pool, payloads: readonly Buffer[], table: string, binary: boolean): Promise<number> {
     await p.query(TABLE_DDL(table));
     const client = await p.connect();
     try {
       const began = performance.now();
-      for (let from = 0; from < lines.length; from += BATCH) {
-        const stream = client.query(copyStreams.from(`copy ${table} (${PLAN.map((c) => c.name).join(', ')}) from stdin`));
-        await pipeline(Readable.from(chunk(lines, from, Math.min(from + BATCH, lines.length))), stream);
+      for (const payload of payloads) {
+        const stream = client.query(copyStreams.from(`copy ${table} (${PLAN.map((c) => c.name).join(', ')}) from stdin${binary ? ' (format binary)' : ''}`));
+        await pipeline(Readable.from([payload]), stream);
       }
       return (performance.now() - began) / 1000;
     } finally {
@@ -261,16 +280,10 @@ function taskOptions(pool: pg.Pool, kafka: ReturnType<typeof createKafka>, t: st
   return benchTaskOptions({ kafka, brokers, pool, topic: t, table, groupId, batchSize: BATCH, logger });
 }
 
-function* chunk(lines: readonly string[], from: number, to: number): Generator<string> {
-  let text = '';
-  for (let i = from; i < to; i++) {
-    text += lines[i];
-    if (text.length >= 65_536) {
-      yield text;
-      text = '';
-    }
-  }
-  if (text) yield text;
+function writeInt16Buffer(value: number): Buffer {
+  const out = Buffer.alloc(2);
+  writeInt16(out, 0, value);
+  return out;
 }
 
 async function seedTopic(t: string, records: number): Promise<void> {

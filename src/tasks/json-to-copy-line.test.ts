@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileCopyLineDecoder, TIMESTAMP_TEXT, type ColumnPlan, type ColumnType } from './kafka-record-decode.js';
-import { compileJsonCopyWriter, copyLineRoom, isTimestamp } from './json-to-copy-line.js';
+import { compileCopyLineDecoder, type ColumnPlan, type ColumnType } from './kafka-record-decode.js';
+import { compileJsonCopyWriter, copyLineRoom } from './json-to-copy-line.js';
 
 const col = (name: string, type: ColumnType, key = false, path: string[] = [name]): ColumnPlan => ({ name, path, type, key });
 const PLANS: Record<string, ColumnPlan[]> = {
@@ -33,7 +33,7 @@ describe('compileJsonCopyWriter', () => {
       ['airQuality', ' { "note" : "ü € 😀", "id" : -12 , "aqi": null}\n'],
       ['airQuality', '{"id":1,"station":"tab\\there\\nand\\\\back \\"q\\" \\r \\/ \\b\\f \\u00e9\\u20ac\\ud83d\\ude00 \\u000a"}'],
       ['airQuality', '{"id":1,"extra":{"nested":[1,2.5,{"deep":"x\\"y"}],"e":1e400},"aqi":-2147483648,"pm25":-0.000001}'],
-      ['airQuality', '{"id":999999999999999,"aqi":2147483647,"pm25":123456789012345,"time":"2024-02-30 23:59"}'],
+      ['airQuality', '{"id":999999999999999,"aqi":2147483647,"pm25":123456789012345,"time":"2024-02-29 23:59"}'],
       ['everyType', '{"i":0,"b":-5,"n":12.5,"d":0.25,"f":false,"t":"","j":{"a" : [ 1, "t\\tb", true, null ] },"at":"2024-01-31T10:00:00+05:30"}'],
       ['everyType', '{"j":"str\\"ing","f":true}'],
       ['everyType', '{"j":3.5}'],
@@ -58,6 +58,7 @@ describe('compileJsonCopyWriter', () => {
     const givenBack = [
       ['airQuality', '{"id": 1,'], // malformed
       ['airQuality', '{"aqi": 1}'], // key missing
+      ['airQuality', '{"id": 1, "time": "2023-02-29 23:59"}'], // not a date PostgreSQL takes
       ['airQuality', '{"id": null}'],
       ['airQuality', '{"id": 1, "id": 2}'], // duplicate
       ['airQuality', '{"i\\u0064": 1}'], // escaped key
@@ -133,21 +134,5 @@ describe('compileJsonCopyWriter', () => {
       }),
       { numRuns: 5000 },
     );
-  });
-});
-
-describe('isTimestamp', () => {
-  it('is the decoder\'s TIMESTAMP_TEXT rule (property)', () => {
-    const piece = fc.constantFrom('2024', '-', '01', '12', '13', '00', '31', '32', 'T', ' ', '23', '24', ':', '59', '60', '.', '123', '1234567890', 'Z', 'z', '+', '05', '0530', '9', 'x');
-    fc.assert(
-      fc.property(fc.array(piece, { maxLength: 14 }), (pieces) => {
-        const text = pieces.join('');
-        expect(isTimestamp(Buffer.from(text), 0, text.length), text).toBe(TIMESTAMP_TEXT.test(text));
-      }),
-      { numRuns: 20000 },
-    );
-    for (const text of ['2024-01-31', '2024-01-31T10:00', '2024-01-31 10:00:05.123456789+05:30', '2024-01-31T10:00-0530', '2024-01-31T10:00:00z']) {
-      expect(isTimestamp(Buffer.from(text), 0, text.length), text).toBe(true);
-    }
   });
 });

@@ -15,9 +15,14 @@
  * numbers in jsonb values that JavaScript would print differently (`1.50`, `1e3`; in other columns they are printed as it does), `\u0000`, lone
  * surrogates, invalid UTF-8, nesting deeper than 64, and anything that is not JSON.
  */
+import { writeFloat64, writeInt32, writeInt64, writeParsedTimestamp } from './copy-binary.js';
 import type { ColumnPlan, ColumnType } from './kafka-record-decode.js';
+import { parsedTimestamp, parseTimestamp, TimestampCheck } from './parse-timestamp.js';
 
-/** Writes the record's COPY line (with its newline) at out[at…] and returns where it ends, or -1. */
+/**
+ * Writes the record's COPY line (with its newline) at out[at…] and returns where it ends, or -1.
+ * In binary, it writes the row's fields (copy-binary.ts), without the field count.
+ */
 export type CopyLineWriter = (value: Buffer, out: Buffer, at: number) => number;
 
 /** Bytes of out a line may take: enough for any value of this length. */
@@ -76,13 +81,19 @@ let numberCanonical = false;
 /** scanValue: every number inside the value is canonical. */
 let valueCanonical = true;
 
+/** Column types the binary form is written for (copy-binary.ts decides when a batch is binary). */
+const BINARY_TYPES: ReadonlySet<ColumnType> = new Set(['text', 'integer', 'bigint', 'double', 'boolean', 'timestamptz']);
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
 /**
  * The byte path for this plan, or undefined when the plan needs what only the general decoder
  * does (a nested field path). `exactJson` names columns of type json (not jsonb): PostgreSQL keeps
- * their text as given, so they take the general path to get JSON.stringify's text.
+ * their text as given, so they take the general path to get JSON.stringify's text. `binary`:
+ * rows in PostgreSQL's binary COPY format instead of text.
  */
-export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson: ReadonlySet<string> = new Set()): CopyLineWriter | undefined {
+export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson: ReadonlySet<string> = new Set(), binary = false): CopyLineWriter | undefined {
   if (columns.some((c) => c.path.length > 1 || (c.type === 'jsonb' && exactJson.has(c.name)))) return undefined;
+  if (binary && columns.some((c) => c.path.length === 0 || !BINARY_TYPES.has(c.type))) return undefined;
   // Two columns from one field: the scan keeps one position per column.
   const fields = columns.filter((c) => c.path.length === 1).map((c) => c.path[0]!);
   if (new Set(fields).size !== fields.length) return undefined;
@@ -102,6 +113,9 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   /** A number's text ends at printed[c] in the value; 0: it is 0; -1: String(numbers[c]). */
   const printed = new Int32Array(count);
   const numbers = new Float64Array(count);
+  /** A timestamp's instant (parsedTimestamp) per column. */
+  const seconds = new Float64Array(count);
+  const micros = new Int32Array(count);
 
   return function writeCopyLine(src: Buffer, out: Buffer, at: number): number {
     const n = src.length;
@@ -155,6 +169,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
     if (skipSpace(src, i, n) !== n) return -1;
     if (hasWholeValue && !allCanonical) return -1;
     const last = i;
+    if (binary) return writeBinaryFields(src, out, at);
     // The value null is no value (NULL), as in the general decoder.
     const wholeIsNull = src[first] === 0x6e;
 
@@ -215,6 +230,50 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
     return o;
   };
 
+  /** The scanned fields in binary: each field's length word and its value in the type's send format. */
+  function writeBinaryFields(src: Buffer, out: Buffer, at: number): number {
+    let o = at;
+    for (let c = 0; c < count; c++) {
+      const k = kind[c]!;
+      const type = types[c]!;
+      if (k === ValueKind.Missing || k === ValueKind.Null) {
+        if (keys[c]) return -1;
+        o = writeInt32(out, o, -1);
+        continue;
+      }
+      if (k === ValueKind.String) {
+        if (type === 'timestamptz') {
+          o = writeInt32(out, o, 8);
+          o = writeParsedTimestamp(out, o, seconds[c]!, micros[c]!);
+        } else {
+          // Text with an escape takes the general path: binary text is the unescaped UTF-8.
+          if (escaped[c] !== 0) return -1;
+          o = writeInt32(out, o, end[c]! - start[c]! - 2);
+          o = copyBytes(src, start[c]! + 1, end[c]! - 1, out, o);
+        }
+      } else if (k === ValueKind.Number) {
+        const to = printed[c]!;
+        // + 0: -0 is written as 0, as String(-0) prints it in text.
+        const value = to > 0 ? readDecimal(src, start[c]!, to) : to === 0 ? 0 : numbers[c]! + 0;
+        if (type === 'integer') {
+          o = writeInt32(out, o, 4);
+          o = writeInt32(out, o, value);
+        } else if (type === 'bigint') {
+          o = writeInt32(out, o, 8);
+          o = writeInt64(out, o, value);
+        } else {
+          o = writeInt32(out, o, 8);
+          o = writeFloat64(out, o, value);
+        }
+      } else {
+        // True or False: the scan took them for boolean columns only.
+        o = writeInt32(out, o, 1);
+        out[o++] = k === ValueKind.True ? 1 : 0;
+      }
+    }
+    return o;
+  }
+
   function matchKey(src: Buffer, from: number, to: number): number {
     const length = to - from;
     for (let j = 0; j < named.length; j++) {
@@ -245,7 +304,10 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
       k = ValueKind.String;
       escaped[c] = stringEscaped ? 1 : 0;
       if (type === 'timestamptz') {
-        if (stringEscaped || !isTimestamp(src, i + 1, to - 1)) return -1;
+        // What PostgreSQL would refuse (February 30) takes the general path, which names it.
+        if (stringEscaped || parseTimestamp(src, i + 1, to - 1) !== TimestampCheck.Ok) return -1;
+        seconds[c] = parsedTimestamp.seconds;
+        micros[c] = parsedTimestamp.micros;
       } else if (type !== 'text' && type !== 'jsonb') return -1;
     } else if (b === MINUS || (b >= ZERO && b <= NINE)) {
       to = scanNumber(src, i, n);
@@ -448,6 +510,28 @@ function scanNumber(src: Buffer, i: number, n: number): number {
   return i;
 }
 
+/**
+ * The value of a printable number's text (scanNumber: at most 15 significant digits, so the digits
+ * are an exact integer, and at most 21 after the point): one division of exact doubles, correctly
+ * rounded, which is the double nearest the decimal, as Number(text) gives.
+ */
+function readDecimal(src: Buffer, i: number, to: number): number {
+  const negative = src[i] === MINUS;
+  if (negative) i++;
+  let mantissa = 0;
+  let fraction = -1;
+  for (; i < to; i++) {
+    const b = src[i]!;
+    if (b === DOT) fraction = 0;
+    else {
+      mantissa = mantissa * 10 + (b - ZERO);
+      if (fraction >= 0) fraction++;
+    }
+  }
+  const value = fraction > 0 ? mantissa / POWERS_OF_TEN[fraction]! : mantissa;
+  return negative ? -value : value;
+}
+
 /** An integer text of at most 10 digits within PostgreSQL's integer range. */
 function fitsInteger(src: Buffer, i: number, to: number): boolean {
   const negative = src[i] === MINUS;
@@ -617,54 +701,4 @@ function writeCompactJson(src: Buffer, i: number, to: number, out: Buffer, o: nu
     }
   }
   return o;
-}
-
-/**
- * The general decoder's timestamp rule, on bytes: an ISO-8601 date, or date-time with optional
- * seconds, fraction (1–9 digits) and zone (Z, ±HH, ±HHMM, ±HH:MM), fields in range. (No inner
- * arrow functions: under tsx each call would name a fresh closure, ~0.5 µs a record.)
- */
-export function isTimestamp(src: Buffer, i: number, to: number): boolean {
-  // yyyy-mm-dd
-  if (to - i < 10 || !digits(src, i, 4) || src[i + 4] !== MINUS || !digits(src, i + 5, 2) || src[i + 7] !== MINUS || !digits(src, i + 8, 2)) return false;
-  const month = twoDigits(src, i + 5);
-  const day = twoDigits(src, i + 8);
-  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
-  let k = i + 10;
-  if (k === to) return true;
-  // [T ]hh:mm
-  if (to - k < 6 || (src[k] !== 0x54 && src[k] !== SPACE) || !digits(src, k + 1, 2) || src[k + 3] !== COLON || !digits(src, k + 4, 2)) return false;
-  if (twoDigits(src, k + 1) > 23 || src[k + 4]! > 0x35) return false;
-  k += 6;
-  // :ss and .fraction
-  if (k < to && src[k] === COLON) {
-    if (to - k < 3 || !digits(src, k + 1, 2) || src[k + 1]! > 0x35) return false;
-    k += 3;
-    if (k < to && src[k] === DOT) {
-      const from = ++k;
-      while (k < to && src[k]! >= ZERO && src[k]! <= NINE) k++;
-      if (k === from || k - from > 9) return false;
-    }
-  }
-  if (k === to) return true;
-  const zone = src[k]!;
-  if (zone === 0x5a || zone === 0x7a) return k + 1 === to; // Z or z
-  if (zone !== PLUS && zone !== MINUS) return false;
-  if (to - k < 3 || !digits(src, k + 1, 2) || twoDigits(src, k + 1) > 23) return false;
-  k += 3;
-  if (k === to) return true;
-  if (src[k] === COLON) k++;
-  return to - k === 2 && digits(src, k, 2) && src[k]! <= 0x35;
-}
-
-function digits(src: Buffer, i: number, count: number): boolean {
-  for (let k = i; k < i + count; k++) {
-    const b = src[k]!;
-    if (b < ZERO || b > NINE) return false;
-  }
-  return true;
-}
-
-function twoDigits(src: Buffer, i: number): number {
-  return (src[i]! - ZERO) * 10 + (src[i + 1]! - ZERO);
 }

@@ -40,7 +40,12 @@ describe('toColumnText', () => {
     expect(toColumnText(2147483647, 'integer')).toBe('2147483647');
     expect(toColumnText(2147483648, 'integer')).toEqual({ error: '2147483648 is out of range for integer' });
     expect(toColumnText('12.50', 'numeric')).toBe('12.50');
-    expect(toColumnText('1e400', 'double')).toEqual({ error: 'expected a number, got "1e400"' });
+    expect(toColumnText('1e400', 'double')).toEqual({ error: '"1e400" is out of range for type double precision' });
+    expect(toColumnText('1e-400', 'double')).toEqual({ error: '"1e-400" is out of range for type double precision' });
+    expect(toColumnText('0e-400', 'double')).toBe('0e-400');
+    expect(toColumnText('2024-02-30 10:00', 'timestamptz')).toEqual({ error: 'date/time field value out of range: "2024-02-30 10:00"' });
+    expect(toColumnText('2024-01-01T10:00+16:00', 'timestamptz')).toEqual({ error: 'time zone displacement out of range: "2024-01-01T10:00+16:00"' });
+    expect(toColumnText(-62198755200000, 'timestamptz')).toEqual({ error: 'epoch milliseconds -62198755200000 is -000001-01-01T00:00:00.000Z, outside the years 1 to 9999' });
     expect(toColumnText(true, 'boolean')).toBe('t');
     expect(toColumnText(0, 'timestamptz')).toBe('1970-01-01T00:00:00.000Z');
     expect(toColumnText('a\u0000b', 'text')).toEqual({ error: 'text cannot contain a NUL character' });

@@ -21,6 +21,7 @@ import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
 import { KeptRecords } from './kept-records.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeInt16, writeInt32 } from './copy-binary.js';
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
 import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
 
@@ -40,6 +41,8 @@ interface Segment {
   to: number;
 }
 
+/** Bytes before a row's fields: its position in text (10 digits and a tab), or in binary the field count and the position field. */
+const ROW_START_ROOM = 11;
 /** Bytes of COPY text per chunk handed to the socket. */
 const COPY_CHUNK = 1024 * 1024;
 /** Lines joined in a string before they are written into the chunk. */
@@ -74,13 +77,15 @@ export class PendingBatch {
   private readonly skips = new Map<number, bigint>();
 
   constructor(
-    /** The general decoder: every record the byte path gives back, with the rules and messages. */
-    private readonly decode: (value: Buffer | null) => string | DecodeFailure,
+    /** The general decoder: every record the byte path gives back, with the rules and messages (a line of text, or the fields in binary). */
+    private readonly decode: (value: Buffer | null) => string | Buffer | DecodeFailure,
     /** The byte path (json-to-copy-line.ts); undefined when the plan has none. */
     private readonly write: CopyLineWriter | undefined,
     private readonly columnCount: number,
     /** Upsert mode: every row starts with its position (the staging table's dfm_seq). */
     private readonly withSeq: boolean,
+    /** Rows in PostgreSQL's binary COPY format (copy-binary.ts) instead of text. */
+    readonly binary: boolean,
   ) {}
 
   /** Adds records[from, to) of the partition; records of one partition must come in offset order. */
@@ -99,9 +104,8 @@ export class PendingBatch {
       const value = record.value;
       if (write !== undefined && value !== null) {
         // The byte path: the line goes straight into the chunk, or the record takes the general one.
-        const chunk = this.room(copyLineRoom(value.length, this.columnCount) + (this.withSeq ? 11 : 0));
-        const at = this.withSeq ? writeSeq(this.rows, chunk, this.used) : this.used;
-        const end = write(value, chunk, at);
+        const chunk = this.room((this.binary ? binaryRowRoom(value.length, this.columnCount) : copyLineRoom(value.length, this.columnCount)) + ROW_START_ROOM);
+        const end = write(value, chunk, this.writeRowStart(chunk, this.used));
         if (end >= 0) {
           this.used = end;
           this.rows++;
@@ -109,6 +113,13 @@ export class PendingBatch {
         }
       }
       const line = this.decode(value);
+      if (Buffer.isBuffer(line)) {
+        const chunk = this.room(line.length + ROW_START_ROOM);
+        const at = this.writeRowStart(chunk, this.used);
+        this.used = at + line.copy(chunk, at);
+        this.rows++;
+        continue;
+      }
       if (typeof line !== 'string') {
         this.dead.push({ partition, offset: record.offset, key: record.key, value, error: line.error });
         continue;
@@ -118,6 +129,13 @@ export class PendingBatch {
       if (++this.pendingLines === PENDING_LINES || write !== undefined) this.writePending();
     }
     this.writePending();
+  }
+
+  /** What a row starts with, at out[at…]: its position (upsert mode), and in binary its field count. */
+  private writeRowStart(out: Buffer, at: number): number {
+    if (!this.binary) return this.withSeq ? writeSeq(this.rows, out, at) : at;
+    at = writeInt16(out, at, this.columnCount + (this.withSeq ? 1 : 0));
+    return this.withSeq ? writeInt32(out, writeInt32(out, at, 4), this.rows) : at;
   }
 
   /** The chunk being filled, with at least `bytes` free after `used`. */
@@ -144,13 +162,13 @@ export class PendingBatch {
     this.used += this.room(text.length * 3).write(text, this.used, 'utf8');
   }
 
-  /** The COPY text, whole. */
+  /** What the COPY sends, whole: the text, or in binary the rows between the header and the trailer. */
   copyChunks(): Buffer[] {
     this.writePending();
     if (this.chunk !== undefined && this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
     this.chunk = undefined;
     this.used = 0;
-    return this.chunks;
+    return this.binary ? [BINARY_COPY_HEADER, ...this.chunks, BINARY_COPY_TRAILER] : [...this.chunks];
   }
 
   /** Moves the partition's stored offset to `next` with this batch (past markers and aborted records). */
@@ -179,7 +197,7 @@ export class PendingBatch {
 
   /** The same batch less the records below the stored offsets (decoded again: a defence, never expected). */
   withoutBelow(stored: ReadonlyMap<number, bigint>): PendingBatch {
-    const batch = new PendingBatch(this.decode, this.write, this.columnCount, this.withSeq);
+    const batch = new PendingBatch(this.decode, this.write, this.columnCount, this.withSeq, this.binary);
     for (let i = 0; i < this.kept.length; i++) {
       const partition = this.kept.partition(i);
       const record = this.kept.record(i);
@@ -235,13 +253,15 @@ export interface BatchLayout {
   readonly jsonColumns: readonly string[];
   /** Upsert mode: every row starts with its position (the staging table's dfm_seq). */
   readonly withSeq: boolean;
+  /** Rows in binary (copy-binary.ts: every target column has its mapping's type). */
+  readonly binary: boolean;
 }
 
 /** Empty batches in a layout, their decoders compiled once. */
 export function batchFactory(layout: BatchLayout): () => PendingBatch {
-  const decode = compileCopyLineDecoder(layout.columns);
-  const write = compileJsonCopyWriter(layout.columns, new Set(layout.jsonColumns));
-  return () => new PendingBatch(decode, write, layout.columns.length, layout.withSeq);
+  const decode = layout.binary ? compileBinaryRowDecoder(layout.columns) : compileCopyLineDecoder(layout.columns);
+  const write = compileJsonCopyWriter(layout.columns, new Set(layout.jsonColumns), layout.binary);
+  return () => new PendingBatch(decode, write, layout.columns.length, layout.withSeq, layout.binary);
 }
 
 export interface BatchWriter {
@@ -304,11 +324,12 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       [quoteName(options.table)],
     );
     const columns = planColumns(options, targetTypes);
+    const { rows: zone } = await client.query<{ zone: string }>("select current_setting('TimeZone') as zone");
     const staging = `dfm_stage_${Math.random().toString(36).slice(2, 10)}`;
     await client.query(
       `create temp table ${staging} (dfm_seq integer not null, ${columns.map((c) => `${quoteName(c.name)} ${targetTypes.get(c.name)!}`).join(', ')}) on commit delete rows`,
     );
-    return createWriter(client, options, columns, targetTypes, staging, unique[0]!.unique, () => {
+    return createWriter(client, options, columns, targetTypes, zone[0]!.zone, staging, unique[0]!.unique, () => {
       broken = true;
     });
   } catch (error) {
@@ -321,6 +342,7 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     options: BatchWriterOptions,
     columns: ColumnPlan[],
     targetTypes: Map<string, string>,
+    timeZone: string,
     staging: string,
     targetHasUniqueIndex: boolean,
     markBroken: () => void,
@@ -340,6 +362,7 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     const insertOneRow = `insert into ${table} (${names.join(', ')}) values (${columns.map((c, i) => `$${i + 1}::${targetTypes.get(c.name)!}`).join(', ')})${onConflict}`;
     const direct = options.mode === 'append';
     const copyStatement = direct ? `copy ${table} (${names.join(', ')}) from stdin` : `copy ${staging} (dfm_seq, ${names.join(', ')}) from stdin`;
+    const copyBinaryStatement = `${copyStatement} (format binary)`;
     const deadLetterTable = quoteName(options.deadLetterTable);
 
     async function writeDeadLetters(dead: readonly DeadRecord[]): Promise<number> {
@@ -395,7 +418,7 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
 
     async function copyRows(batch: PendingBatch, gate: Gate): Promise<number | undefined> {
       if (batch.rows === 0) return 0;
-      const stream = client.query(copyStreams.from(copyStatement));
+      const stream = client.query(copyStreams.from(batch.binary ? copyBinaryStatement : copyStatement));
       await pipeline(Readable.from(batch.copyChunks(), { objectMode: false }), stream);
       if (!direct) {
         // The upsert may wait on rows of the batch before it: only once that one committed.
@@ -482,7 +505,15 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       return turn;
     };
 
-    const layout: BatchLayout = { columns, jsonColumns: columns.filter((c) => targetTypes.get(c.name) === 'json').map((c) => c.name), withSeq: !direct };
+    const layout: BatchLayout = {
+      columns,
+      jsonColumns: columns.filter((c) => targetTypes.get(c.name) === 'json').map((c) => c.name),
+      withSeq: !direct,
+      binary: canCopyBinary(
+        columns.map((c) => ({ type: c.type, target: targetTypes.get(c.name)! })),
+        timeZone,
+      ),
+    };
     return {
       layout,
       newBatch: batchFactory(layout),

@@ -11,7 +11,12 @@ const column = z
       .regex(/^(?:\$\.)?[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/)
       .optional()
       .describe('Field of the JSON record value, a name or dotted path (`station.name`). Default: the column name.'),
-    type: z.enum(COLUMN_TYPES).default('text').describe(`Postgres type the value is cast to: ${COLUMN_TYPES.join(', ')}. Default text.`),
+    type: z
+      .enum(COLUMN_TYPES)
+      .default('text')
+      .describe(
+        `Postgres type the value is cast to: ${COLUMN_TYPES.join(', ')}. Default text. timestamptz takes ISO-8601 text (\`2024-01-31\`, \`2024-01-31T10:00:05.123+05:30\`; without a zone it is read in the connection's TimeZone) or epoch milliseconds.`,
+      ),
   })
   .transform((c) => ({ field: c.field?.replace(/^\$\./, ''), type: c.type }));
 
