@@ -2,8 +2,10 @@
  * The consume loop of kafka.to_postgres, separate from the task runner so the bench drives exactly
  * the code the task runs.
  *
- * Flow: records arrive per partition from the group consumer and are queued; a drain loop decodes
- * them into a buffer, and the buffer is flushed by a writer (one transaction: rows + dead letters
+ * Flow: records arrive per partition from the group consumer and are queued; in binary layouts
+ * their rows are built at once on a worker thread (background-decoder.ts), so this thread is left
+ * to the Kafka client and the writers; a drain loop appends them (or decodes them itself, in text
+ * layouts) into a buffer, and the buffer is flushed by a writer (one transaction: rows + dead letters
  * + offset compare-and-set) when it holds `batchSize` records, when its oldest record waited
  * `batchMaxWaitMs`, or when it holds everything up to the end offsets seen at start. Flushes run
  * in the background, up to two at once on two connections, each committing after the one before
@@ -20,6 +22,7 @@ import pg from 'pg';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
+import { startBackgroundDecoder, type BackgroundDecoder, type EncodedRecords } from './background-decoder.js';
 import type { ColumnType } from './kafka-record-decode.js';
 import { openBatchWriter, type BatchWriter, type PartitionAdvance } from './kafka-to-postgres-writer.js';
 
@@ -46,6 +49,8 @@ export interface ConsumeToPostgresOptions {
   readonly logger: Logger;
   /** Bench only: false leaves the offsets out of the transaction. */
   readonly storeOffsets?: boolean;
+  /** Bench only: false builds binary rows on this thread instead of the decoding worker. */
+  readonly decodeOnWorker?: boolean;
   readonly onCommitted?: (batch: { rows: number; deadLetters: number; records: number }) => void;
 }
 
@@ -75,6 +80,8 @@ const DECODE_SLICE = 256;
  * records are kafkajs objects: more of them only outlive the young generation.
  */
 const QUEUED_BYTES = 8 * 1024 * 1024;
+/** Records per request to the decoding worker: ~200 KB of values, a few hundred messages per 1,000,000 records. */
+const WORKER_SLICE = 1024;
 
 export async function consumeToPostgres(options: ConsumeToPostgresOptions): Promise<ConsumeToPostgresOutput> {
   const began = Date.now();
@@ -82,6 +89,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   const admin = createKafkaAdmin(options.kafka, options.brokers);
   const writers: BatchWriter[] = [];
   let secondPool: pg.Pool | undefined;
+  let decoder: BackgroundDecoder | undefined;
   let consumer: GroupConsumer | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
@@ -110,6 +118,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       secondPool = createSecondPool(options.pool);
       writers.push(await openBatchWriter(secondPool, { ...writerOptions, ensureDfmTables: false }));
     }
+    // Binary rows are built on a worker thread, so this thread's time goes to the Kafka client.
+    if (w.layout.binary && options.decodeOnWorker !== false) decoder = startBackgroundDecoder(w.layout.columns, w.layout.withSeq);
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
@@ -257,7 +267,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     // for each fetch: 3.0 s of 5.3 s per 1,000,000 records were spent between onRecords calls.)
     // `next`: the offset after the fetch in the log (past trailing transaction markers); `first`:
     // where a fetch of markers only began (it is taken only where it continues the position).
-    const queue: { partition: number; records: readonly ConsumedRecord[]; bytes: number; epoch: number; first?: bigint; next: bigint }[] = [];
+    // `encoded`: the rows of the records, in slices of WORKER_SLICE, when the worker builds them.
+    const queue: { partition: number; records: readonly ConsumedRecord[]; bytes: number; epoch: number; first?: bigint; next: bigint; encoded?: Promise<EncodedRecords>[] }[] = [];
     let queuedBytes = 0;
     let draining: Promise<void> | undefined;
     let wakeFetcher: (() => void) | undefined;
@@ -284,6 +295,15 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     }
 
     function enqueue(entry: (typeof queue)[number]): void {
+      if (decoder !== undefined && entry.records.length > 0) {
+        // The worker starts on them now, while this thread fetches and appends what came before.
+        entry.encoded = [];
+        for (let from = 0; from < entry.records.length; from += WORKER_SLICE) {
+          const slice = decoder.encode(entry.records, from, Math.min(entry.records.length, from + WORKER_SLICE));
+          slice.catch(() => {}); // awaited in decodeEntry unless the entry is dropped (a rebalance)
+          entry.encoded.push(slice);
+        }
+      }
       queue.push(entry);
       queuedBytes += entry.bytes;
       draining ??= drain()
@@ -304,7 +324,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       }
     }
 
-    async function decodeEntry({ partition, records, epoch: startEpoch, first, next }: (typeof queue)[number]): Promise<void> {
+    async function decodeEntry({ partition, records, epoch: startEpoch, first, next, encoded }: (typeof queue)[number]): Promise<void> {
       const from = position.get(partition);
       if (from === undefined) return;
       if (first !== undefined) {
@@ -318,7 +338,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       let i = 0;
       while (i < records.length && BigInt(records[i]!.offset) < from) i++;
       while (i < records.length) {
-        // Only an await (a flush or a slice below) lets a rebalance, a fence or the end in.
+        // Only an await (a flush, a slice below, the worker's rows) lets a rebalance, a fence or the end in.
+        if (done || epoch !== startEpoch || !position.has(partition)) return;
+        const rows = encoded === undefined ? undefined : await encoded[Math.floor(i / WORKER_SLICE)]!;
         if (done || epoch !== startEpoch || !position.has(partition)) return;
         // One kafkajs fetch can hold ~20,000 records per partition: cut it at batch_size.
         let end = Math.min(records.length, i + options.batchSize - buffer.records);
@@ -328,9 +350,10 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         // its socket, and each step of a running flush's transaction (BEGIN, COPY, the offsets,
         // COMMIT) needs this thread to answer PostgreSQL (decoding 10,000 records in one go held
         // each step ~30 ms while PostgreSQL sat idle).
-        end = Math.min(end, i + DECODE_SLICE);
+        end = Math.min(end, rows === undefined ? i + DECODE_SLICE : rows.to);
         const batch = buffer;
-        batch.addRange(partition, records, i, end);
+        if (rows === undefined) batch.addRange(partition, records, i, end);
+        else batch.addEncoded(partition, records, i, end, rows);
         i = end;
         position.set(partition, BigInt(records[i - 1]!.offset) + 1n);
         if (batch.records >= options.batchSize) await flushWhenFree();
@@ -429,6 +452,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await consumer?.stop();
+    await decoder?.close();
     for (const writer of writers) await writer.close();
     await secondPool?.end();
     await admin.close();

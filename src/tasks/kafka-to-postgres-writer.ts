@@ -20,6 +20,7 @@ import copyStreams from 'pg-copy-streams';
 import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import type { EncodedRecords } from './background-decoder.js';
 import { KeptRecords } from './kept-records.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeInt16, writeInt32 } from './copy-binary.js';
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
@@ -91,12 +92,8 @@ export class PendingBatch {
   /** Adds records[from, to) of the partition; records of one partition must come in offset order. */
   addRange(partition: number, records: readonly ConsumedRecord[], from: number, to: number): void {
     if (to <= from) return;
-    if (this.records === 0) this.since = Date.now();
-    this.records += to - from;
+    this.track(partition, to - from);
     const kept = this.kept;
-    const last = this.segments.length > 0 ? this.segments[this.segments.length - 1]! : undefined;
-    if (last !== undefined && last.partition === partition) last.to += to - from;
-    else this.segments.push({ partition, from: kept.length, to: kept.length + to - from });
     const write = this.write;
     for (let index = from; index < to; index++) {
       const record = records[index]!;
@@ -129,6 +126,49 @@ export class PendingBatch {
       if (++this.pendingLines === PENDING_LINES || write !== undefined) this.writePending();
     }
     this.writePending();
+  }
+
+  /**
+   * Adds records[from, to) of the partition, their rows already built on the decoding worker
+   * (background-decoder.ts, binary layouts): the rows are taken as they are, without a copy; in
+   * upsert mode each gets its position here.
+   */
+  addEncoded(partition: number, records: readonly ConsumedRecord[], from: number, to: number, encoded: EncodedRecords): void {
+    if (to <= from) return;
+    this.track(partition, to - from);
+    const { ends, bytes } = encoded;
+    const first = from - encoded.from;
+    const start = first === 0 ? 0 : ends[first - 1]!;
+    let at = start;
+    for (let index = from; index < to; index++) {
+      const record = records[index]!;
+      this.kept.add(partition, record);
+      const end = ends[index - encoded.from]!;
+      if (end === at) this.dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: encoded.errors.get(index)! });
+      else {
+        // The position field follows the field count and its own length word.
+        if (this.withSeq) writeInt32(bytes, at + 6, this.rows);
+        this.rows++;
+      }
+      at = end;
+    }
+    if (at > start) {
+      this.writePending();
+      if (this.chunk !== undefined && this.used > 0) this.chunks.push(this.chunk.subarray(0, this.used));
+      this.chunk = undefined;
+      this.used = 0;
+      this.chunks.push(bytes.subarray(start, at));
+    }
+  }
+
+  /** Counts records of the partition into the batch, in the partition segment they extend. */
+  private track(partition: number, count: number): void {
+    if (this.records === 0) this.since = Date.now();
+    this.records += count;
+    const kept = this.kept;
+    const last = this.segments.length > 0 ? this.segments[this.segments.length - 1]! : undefined;
+    if (last !== undefined && last.partition === partition) last.to += count;
+    else this.segments.push({ partition, from: kept.length, to: kept.length + count });
   }
 
   /** What a row starts with, at out[at…]: its position (upsert mode), and in binary its field count. */

@@ -1,0 +1,155 @@
+/**
+ * Decodes record values on a worker thread (decode-worker.ts) while this thread runs the Kafka
+ * client and the writers. kafka.to_postgres is bound by its main thread on a 2-core machine: per
+ * 1,000,000 records of the bench, kafkajs' fetch decoding took ~2.7 CPU-s and the byte path to
+ * binary COPY rows ~3 CPU-s of it, while the second core had room (the PostgreSQL backend needs
+ * ~2 CPU-s since the rows go in binary). A consume-only loop spends about the same on kafkajs and
+ * ~1.3 s on JSON.parse; with the rows built on the worker, the task's main thread does about
+ * what that loop does.
+ *
+ * Per request the values of a run of records are copied into one transferable buffer (a fetch's
+ * values lie close together in kafkajs' fetch buffer: one copy of the span, not one per record),
+ * and the rows come back in another, with where each record's row ends (a dead letter's row is
+ * empty) and the errors of the dead letters. Answers come in request order.
+ */
+import { Worker } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import type { ColumnPlan } from './kafka-record-decode.js';
+
+export interface DecodeRequest {
+  readonly id: number;
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** Where each record's value starts in bytes; its length, -1 for a null value. */
+  readonly starts: Int32Array<ArrayBuffer>;
+  readonly lengths: Int32Array<ArrayBuffer>;
+}
+
+export interface DecodeResponse {
+  readonly id: number;
+  readonly bytes: ArrayBuffer;
+  /** Where each record's row ends in bytes (rows are back to back; a dead letter's is empty). */
+  readonly ends: Int32Array;
+  /** The records (indexes in the request) that are dead letters, and why. */
+  readonly dead: Int32Array;
+  readonly errors: readonly string[];
+}
+
+/** Rows of records [from, to) of one fetch, in binary COPY format. */
+export interface EncodedRecords {
+  readonly from: number;
+  readonly to: number;
+  readonly bytes: Buffer;
+  /** ends[k]: where the row of record from + k ends. */
+  readonly ends: Int32Array;
+  /** Error of each dead letter, by record index (from + k). */
+  readonly errors: ReadonlyMap<number, string>;
+}
+
+export interface BackgroundDecoder {
+  /** Rows of records[from, to); the records must stay unchanged until it resolves. */
+  encode(records: readonly ConsumedRecord[], from: number, to: number): Promise<EncodedRecords>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the worker. It runs decode-worker.js next to this module: the compiled one, or the
+ * TypeScript source through tsx in a source checkout (as bin/dfm.js runs it).
+ */
+export function startBackgroundDecoder(columns: readonly ColumnPlan[], withSeq: boolean): BackgroundDecoder {
+  const source = import.meta.url.endsWith('.ts');
+  const entry = new URL(`./decode-worker.${source ? 'ts' : 'js'}`, import.meta.url).href;
+  // tsx's ESM API (its CommonJS build cannot register hooks from a worker).
+  const tsx = source ? createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs') : undefined;
+  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx, columns, withSeq } });
+  const waiting = new Map<number, { resolve: (response: DecodeResponse) => void; reject: (error: unknown) => void }>();
+  let failure: unknown;
+  let nextId = 0;
+  const failAll = (error: unknown) => {
+    failure ??= error;
+    for (const { reject } of waiting.values()) reject(failure);
+    waiting.clear();
+  };
+  worker.on('message', (response: DecodeResponse) => {
+    const request = waiting.get(response.id);
+    waiting.delete(response.id);
+    request?.resolve(response);
+  });
+  worker.on('error', failAll);
+  worker.on('exit', (code) => failAll(new Error(`the decoding worker thread exited (code ${code})`)));
+
+  return {
+    async encode(records, from, to) {
+      if (failure !== undefined) throw failure;
+      const request = packValues(nextId++, records, from, to);
+      const response = await new Promise<DecodeResponse>((resolve, reject) => {
+        waiting.set(request.id, { resolve, reject });
+        worker.postMessage(request, [request.bytes.buffer, request.starts.buffer, request.lengths.buffer]);
+      });
+      const errors = new Map<number, string>();
+      response.dead.forEach((k, i) => errors.set(from + k, response.errors[i]!));
+      return { from, to, bytes: Buffer.from(response.bytes), ends: response.ends, errors };
+    },
+    async close() {
+      failure ??= new Error('the decoding worker thread was closed');
+      await worker.terminate();
+    },
+  };
+}
+
+// Evaluated as CommonJS in the worker: registers tsx when running the TypeScript source.
+const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+(async () => {
+  if (workerData.tsx) {
+    (await import(require('node:url').pathToFileURL(workerData.tsx).href)).register();
+  }
+  await import(workerData.entry);
+})().catch((error) => { setImmediate(() => { throw error; }); });
+`;
+
+/** The values of records[from, to) in one new buffer: each run of values close together in one fetch buffer is one copy. */
+function packValues(id: number, records: readonly ConsumedRecord[], from: number, to: number): DecodeRequest {
+  const count = to - from;
+  const starts = new Int32Array(count);
+  const lengths = new Int32Array(count);
+  const spanOf = new Int32Array(count);
+  // Spans: [buffer, first byte, end] of runs of values in one ArrayBuffer with gaps < 1 KB (record headers).
+  const spanBuffers: ArrayBufferLike[] = [];
+  const spanFrom: number[] = [];
+  const spanTo: number[] = [];
+  let size = 0;
+  for (let k = 0; k < count; k++) {
+    const value = records[from + k]!.value;
+    if (value === null) {
+      lengths[k] = -1;
+      continue;
+    }
+    const last = spanBuffers.length - 1;
+    const offset = value.byteOffset;
+    if (last >= 0 && spanBuffers[last] === value.buffer && offset >= spanTo[last]! && offset - spanTo[last]! < 1024) {
+      size += offset + value.length - spanTo[last]!;
+      spanTo[last] = offset + value.length;
+    } else {
+      spanBuffers.push(value.buffer);
+      spanFrom.push(offset);
+      spanTo.push(offset + value.length);
+      size += value.length;
+    }
+    spanOf[k] = spanBuffers.length - 1;
+    lengths[k] = value.length;
+  }
+  const bytes = new Uint8Array(new ArrayBuffer(size));
+  const spanAt: number[] = [];
+  let at = 0;
+  for (let s = 0; s < spanBuffers.length; s++) {
+    spanAt.push(at);
+    bytes.set(new Uint8Array(spanBuffers[s]!, spanFrom[s]!, spanTo[s]! - spanFrom[s]!), at);
+    at += spanTo[s]! - spanFrom[s]!;
+  }
+  for (let k = 0; k < count; k++) {
+    const value = records[from + k]!.value;
+    if (value !== null) starts[k] = spanAt[spanOf[k]!]! + value.byteOffset - spanFrom[spanOf[k]!]!;
+  }
+  return { id, bytes, starts, lengths };
+}

@@ -1,0 +1,47 @@
+/**
+ * The worker thread of background-decoder.ts: turns record values into binary COPY rows with the
+ * byte path and, for what it gives back, the general decoder (their rules and messages, unchanged).
+ * It holds no state but the compiled plan; every message is answered in the order it came.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { binaryRowRoom, compileBinaryRowDecoder, writeInt16, writeInt32 } from './copy-binary.js';
+import { compileJsonCopyWriter } from './json-to-copy-line.js';
+import type { ColumnPlan } from './kafka-record-decode.js';
+import type { DecodeRequest, DecodeResponse } from './background-decoder.js';
+
+const { columns, withSeq } = workerData as { columns: ColumnPlan[]; withSeq: boolean };
+const write = compileJsonCopyWriter(columns, new Set(), true);
+const decode = compileBinaryRowDecoder(columns);
+const fieldCount = columns.length + (withSeq ? 1 : 0);
+
+parentPort!.on('message', ({ id, bytes, starts, lengths }: DecodeRequest) => {
+  const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = starts.length;
+  let room = 0;
+  for (let k = 0; k < count; k++) room += binaryRowRoom(Math.max(0, lengths[k]!), columns.length) + 12;
+  const out = Buffer.allocUnsafeSlow(room);
+  const ends = new Int32Array(count);
+  const dead: number[] = [];
+  const errors: string[] = [];
+  let at = 0;
+  for (let k = 0; k < count; k++) {
+    const length = lengths[k]!;
+    const value = length < 0 ? null : src.subarray(starts[k]!, starts[k]! + length);
+    // The field count, and the position (patched by the batch) in upsert mode.
+    let fields = writeInt16(out, at, fieldCount);
+    if (withSeq) fields = writeInt32(out, writeInt32(out, fields, 4), 0);
+    let end = write !== undefined && value !== null ? write(value, out, fields) : -1;
+    if (end < 0) {
+      const row = decode(value);
+      if (Buffer.isBuffer(row)) end = fields + row.copy(out, fields);
+      else {
+        dead.push(k);
+        errors.push(row.error);
+        end = at;
+      }
+    }
+    ends[k] = at = end;
+  }
+  const response: DecodeResponse = { id, bytes: out.buffer, ends, dead: Int32Array.from(dead), errors };
+  parentPort!.postMessage(response, [out.buffer, ends.buffer]);
+});
