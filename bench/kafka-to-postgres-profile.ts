@@ -1,8 +1,9 @@
 /**
  * Diagnostic for bench/kafka-to-postgres.ts: seeds a topic and runs only (c), dfm's
  * kafka.to_postgres end to end (exactly once), `--runs` times against fresh tables, and prints
- * records/s and the CPU seconds each process spent (this node process, split into its main thread
- * and its other threads — V8's garbage collector helpers, libuv —, the PostgreSQL backends of
+ * records/s and the CPU seconds each process spent (this node process, split into its main thread,
+ * its other threads — V8's garbage collector helpers, libuv — and the threads that ended with the
+ * run — the task's decoding worker —, the PostgreSQL backends of
  * the bench database, the broker) so it is visible which one is the bottleneck. Meant to be run
  * under the profiler:
  *
@@ -109,8 +110,13 @@ async function main(): Promise<void> {
       for (const [p, last] of pgLast) pgCpu += Math.max(0, last - (pgBefore.get(p) ?? 0));
       const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${table}`);
       if (Number(rows[0]!.n) !== RECORDS || output.records !== RECORDS) throw new Error(`${table}: ${rows[0]!.n} rows, ${output.records} records`);
+      const nodeSeconds = (nodeCpu.user + nodeCpu.system) / 1e6;
+      const mainSeconds = threadsAfter.main - threadsBefore.main;
+      const otherSeconds = threadsAfter.others - threadsBefore.others;
+      const r2 = (n: number) => Math.round(n * 100) / 100;
+      // Threads that ended with the run are in the process' figure only: the decoding worker.
       process.stdout.write(
-        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: Math.round(seconds * 100) / 100, batches: output.batches, cpu: { node: Math.round((nodeCpu.user + nodeCpu.system) / 1e4) / 100, nodeMainThread: Math.round((threadsAfter.main - threadsBefore.main) * 100) / 100, nodeOtherThreads: Math.round((threadsAfter.others - threadsBefore.others) * 100) / 100, postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
+        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: r2(seconds), batches: output.batches, cpu: { node: r2(nodeSeconds), nodeMainThread: r2(mainSeconds), nodeOtherThreads: r2(otherSeconds), nodeEndedThreads: r2(Math.max(0, nodeSeconds - mainSeconds - otherSeconds)), postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
       );
     }
   } finally {
