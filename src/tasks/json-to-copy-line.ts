@@ -4,7 +4,8 @@
  * (flat fields of the mapped types, canonical numbers, valid UTF-8) and gives every other record
  * back (-1) to compileCopyLineDecoder, whose rules and messages stay the only definition of what a
  * record becomes. It writes exactly the bytes that decoder would for every record it accepts (a
- * unit test and a property test hold the two together).
+ * unit test and a property test hold the two together). For binary layouts it writes the row's
+ * fields in PostgreSQL's binary COPY format instead (copy-binary.ts), from the same scan.
  *
  * Why: JSON.parse, the strings it creates and their UTF-8 encoding into the COPY chunk were half of
  * the task's CPU on the node thread, and the scavenges they caused another quarter
@@ -13,7 +14,8 @@
  * What gives a record back: nested field paths (the plan then has no byte path at all), escaped or
  * duplicate keys, a value whose type is not its column's own (a string for an integer column),
  * numbers in jsonb values that JavaScript would print differently (`1.50`, `1e3`; in other columns they are printed as it does), `\u0000`, lone
- * surrogates, invalid UTF-8, nesting deeper than 64, and anything that is not JSON.
+ * surrogates, invalid UTF-8, nesting deeper than 64, a timestamp PostgreSQL would refuse
+ * (February 30), anything that is not JSON, and in binary a text with an escape.
  */
 import { writeFloat64, writeInt32, writeInt64, writeParsedTimestamp } from './copy-binary.js';
 import type { ColumnPlan, ColumnType } from './kafka-record-decode.js';

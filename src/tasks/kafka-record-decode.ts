@@ -1,11 +1,13 @@
 /**
  * Turns a Kafka record's JSON value into the text of each target column, or says why it cannot:
  * malformed JSON, a value that does not fit its column's type, a missing key field. Pure, so the
- * rules are unit-tested; the writer COPYs the text, and PostgreSQL parses it once more.
+ * rules are unit-tested; the writer COPYs the text, and PostgreSQL parses it once more (or, when
+ * every column's type allows, copy-binary.ts encodes these values in PostgreSQL's binary format).
  *
  * The checks here are what keeps one bad record from failing a COPY of 10,000: a value PostgreSQL
- * would reject is caught before it reaches the batch. (What slips through — say a timestamp in
- * year 300000 — fails the batch's COPY, and the writer then finds the culprit row by row.)
+ * would reject is caught before it reaches the batch, with PostgreSQL's words where it has them.
+ * (What slips through — text too long for a varchar(n) column, a CHECK constraint — fails the
+ * batch's COPY, and the writer then finds the culprit row by row.)
  */
 import type { COLUMN_TYPES } from '../pipeline/task-types/kafka-to-postgres.js';
 import { parseTimestampText, timestampError, TimestampCheck } from './parse-timestamp.js';
