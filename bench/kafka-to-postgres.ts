@@ -27,7 +27,7 @@ import copyStreams from 'pg-copy-streams';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeInt16 } from '../src/tasks/copy-binary.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeBinaryRowStart } from '../src/tasks/copy-binary.js';
 import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-record-decode.js';
 import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
 import { compileJsonCopyWriter } from '../src/tasks/json-to-copy-line.js';
@@ -216,7 +216,9 @@ async function main(): Promise<void> {
         const fields = toBinary(value);
         if (!decoded.ok || !Buffer.isBuffer(fields)) throw new Error(decoded.ok ? 'a bench record has no binary form' : decoded.error);
         lines += toCopyLine(decoded.values);
-        rows.push(writeInt16Buffer(PLAN.length), fields);
+        const start = Buffer.alloc(2);
+        writeBinaryRowStart(start, 0, PLAN.length, undefined);
+        rows.push(start, fields);
       }
       rows.push(BINARY_COPY_TRAILER);
       text.push(Buffer.from(lines));
@@ -288,12 +290,6 @@ async function main(): Promise<void> {
 
 function taskOptions(pool: pg.Pool, kafka: ReturnType<typeof createKafka>, t: string, table: string, groupId: string): ConsumeToPostgresOptions {
   return benchTaskOptions({ kafka, brokers, pool, topic: t, table, groupId, batchSize: BATCH, logger });
-}
-
-function writeInt16Buffer(value: number): Buffer {
-  const out = Buffer.alloc(2);
-  writeInt16(out, 0, value);
-  return out;
 }
 
 async function seedTopic(t: string, records: number): Promise<void> {

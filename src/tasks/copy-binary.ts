@@ -28,6 +28,12 @@ const BINARY_TARGETS: Partial<Record<ColumnType, RegExp>> = {
   timestamptz: /^timestamp with time zone$/,
 };
 
+/** The mapping types with a binary form here. */
+export const BINARY_COLUMN_TYPES: ReadonlySet<ColumnType> = new Set(Object.keys(BINARY_TARGETS) as ColumnType[]);
+
+/** Bytes of each fixed-size binary value (text is its UTF-8). */
+const FIELD_BYTES: Partial<Record<ColumnType, number>> = { integer: 4, bigint: 8, double: 8, boolean: 1, timestamptz: 8 };
+
 /** Names PostgreSQL accepts for UTC (its timezone/tznames and the IANA links to Etc/UTC). */
 const UTC_ZONES = new Set(['utc', 'etc/utc', 'uct', 'etc/uct', 'gmt', 'etc/gmt', 'gmt0', 'etc/gmt0', 'gmt+0', 'etc/gmt+0', 'gmt-0', 'etc/gmt-0', 'greenwich', 'etc/greenwich', 'universal', 'etc/universal', 'zulu', 'etc/zulu', 'z']);
 
@@ -41,6 +47,19 @@ export function binaryRowRoom(valueBytes: number, columns: number): number {
   return valueBytes + 12 * columns + 2;
 }
 
+/** Bytes before a row's fields: its field count, and in upsert mode the position field. */
+export const BINARY_ROW_START_BYTES = 10;
+
+/** What a row starts with: its field count, and in upsert mode the position (staging's dfm_seq) as the first field. */
+export function writeBinaryRowStart(out: Uint8Array, at: number, columns: number, seq: number | undefined): number {
+  if (seq === undefined) return writeInt16(out, at, columns);
+  at = writeInt16(out, at, columns + 1);
+  return writeInt32(out, writeInt32(out, at, 4), seq);
+}
+
+// Written by hand rather than with Buffer's writeInt32BE and writeDoubleBE, which check their
+// arguments on every call: 27–37 ns against 53–60 ns for an int32 and a double (same loop,
+// alternating), and a row of the bench writes nine of them.
 export function writeInt16(out: Uint8Array, at: number, value: number): number {
   out[at] = (value >>> 8) & 0xff;
   out[at + 1] = value & 0xff;
@@ -73,12 +92,10 @@ export function writeFloat64(out: Uint8Array, at: number, value: number): number
 }
 
 /** The instant parseTimestamp left in parsedTimestamp, as PostgreSQL's int64 microseconds since 2000. */
-export function writeParsedTimestamp(out: Uint8Array, at: number, seconds: number, micros: number): number {
+export function writeParsedTimestamp(out: Buffer, at: number, seconds: number, micros: number): number {
   // Exact as a double within ±285 years of 2000 (2^53 µs); beyond, in BigInt.
   if (Math.abs(seconds) < 9e9) return writeInt64(out, at, seconds * 1_000_000 + micros);
-  const value = BigInt(seconds) * 1_000_000n + BigInt(micros);
-  writeInt32(out, at, Number(BigInt.asIntN(32, value >> 32n)));
-  return writeInt32(out, at + 4, Number(BigInt.asUintN(32, value)));
+  return out.writeBigInt64BE(BigInt(seconds) * 1_000_000n + BigInt(micros), at);
 }
 
 /**
@@ -89,51 +106,40 @@ export function encodeBinaryRow(values: readonly (string | null)[], types: reado
   let size = 0;
   for (let c = 0; c < values.length; c++) {
     const value = values[c];
-    size += 4 + (value === null || value === undefined ? 0 : types[c] === 'text' ? Buffer.byteLength(value) : types[c] === 'boolean' ? 1 : types[c] === 'integer' ? 4 : 8);
+    size += 4 + (value === null || value === undefined ? 0 : types[c] === 'text' ? Buffer.byteLength(value) : fieldBytes(types[c]!));
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let c = 0; c < values.length; c++) {
     const value = values[c];
+    const type = types[c]!;
     if (value === null || value === undefined) {
       at = writeInt32(out, at, -1);
       continue;
     }
-    switch (types[c]) {
-      case 'text': {
-        const length = out.write(value, at + 4, 'utf8');
-        writeInt32(out, at, length);
-        at += 4 + length;
-        break;
-      }
-      case 'integer':
-        writeInt32(out, at, 4);
-        at = writeInt32(out, at + 4, Number(value));
-        break;
-      case 'bigint':
-        writeInt32(out, at, 8);
-        if (value.length <= 15) at = writeInt64(out, at + 4, Number(value));
-        else at = out.writeBigInt64BE(BigInt(value), at + 4);
-        break;
-      case 'double':
-        writeInt32(out, at, 8);
-        at = writeFloat64(out, at + 4, Number(value));
-        break;
-      case 'boolean':
-        writeInt32(out, at, 1);
-        out[at + 4] = value === 't' ? 1 : 0;
-        at += 5;
-        break;
-      case 'timestamptz':
-        if (parseTimestampText(value) !== TimestampCheck.Ok) throw new Error(`not a timestamp the decoder lets through: ${value}`);
-        writeInt32(out, at, 8);
-        at = writeParsedTimestamp(out, at + 4, parsedTimestamp.seconds, parsedTimestamp.micros);
-        break;
-      default:
-        throw new Error(`no binary COPY form for column type ${types[c]!}`);
+    if (type === 'text') {
+      const length = out.write(value, at + 4, 'utf8');
+      writeInt32(out, at, length);
+      at += 4 + length;
+      continue;
+    }
+    at = writeInt32(out, at, fieldBytes(type));
+    if (type === 'integer') at = writeInt32(out, at, Number(value));
+    else if (type === 'bigint') at = value.length <= 15 ? writeInt64(out, at, Number(value)) : out.writeBigInt64BE(BigInt(value), at);
+    else if (type === 'double') at = writeFloat64(out, at, Number(value));
+    else if (type === 'boolean') out[at++] = value === 't' ? 1 : 0;
+    else {
+      if (parseTimestampText(value) !== TimestampCheck.Ok) throw new Error(`not a timestamp the decoder lets through: ${value}`);
+      at = writeParsedTimestamp(out, at, parsedTimestamp.seconds, parsedTimestamp.micros);
     }
   }
   return out;
+}
+
+function fieldBytes(type: ColumnType): number {
+  const bytes = FIELD_BYTES[type];
+  if (bytes === undefined) throw new Error(`no binary COPY form for column type ${type}`);
+  return bytes;
 }
 
 /** The general decoder in binary: decodeRecord's rules and messages, its values encoded. */

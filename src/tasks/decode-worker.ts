@@ -4,7 +4,7 @@
  * It holds no state but the compiled plan; every message is answered in the order it came.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { binaryRowRoom, compileBinaryRowDecoder, writeInt16, writeInt32 } from './copy-binary.js';
+import { BINARY_ROW_START_BYTES, binaryRowRoom, compileBinaryRowDecoder, writeBinaryRowStart } from './copy-binary.js';
 import { compileJsonCopyWriter } from './json-to-copy-line.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import type { DecodeRequest, DecodeResponse } from './background-decoder.js';
@@ -12,13 +12,12 @@ import type { DecodeRequest, DecodeResponse } from './background-decoder.js';
 const { columns, withSeq } = workerData as { columns: ColumnPlan[]; withSeq: boolean };
 const write = compileJsonCopyWriter(columns, new Set(), true);
 const decode = compileBinaryRowDecoder(columns);
-const fieldCount = columns.length + (withSeq ? 1 : 0);
 
 parentPort!.on('message', ({ id, bytes, starts, lengths }: DecodeRequest) => {
   const src = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const count = starts.length;
   let room = 0;
-  for (let k = 0; k < count; k++) room += binaryRowRoom(Math.max(0, lengths[k]!), columns.length) + 12;
+  for (let k = 0; k < count; k++) room += binaryRowRoom(Math.max(0, lengths[k]!), columns.length) + BINARY_ROW_START_BYTES;
   const out = Buffer.allocUnsafeSlow(room);
   const ends = new Int32Array(count);
   const dead: number[] = [];
@@ -27,9 +26,8 @@ parentPort!.on('message', ({ id, bytes, starts, lengths }: DecodeRequest) => {
   for (let k = 0; k < count; k++) {
     const length = lengths[k]!;
     const value = length < 0 ? null : src.subarray(starts[k]!, starts[k]! + length);
-    // The field count, and the position (patched by the batch) in upsert mode.
-    let fields = writeInt16(out, at, fieldCount);
-    if (withSeq) fields = writeInt32(out, writeInt32(out, fields, 4), 0);
+    // In upsert mode the batch writes the position over the 0 (PendingBatch.addEncoded).
+    const fields = writeBinaryRowStart(out, at, columns.length, withSeq ? 0 : undefined);
     let end = write !== undefined && value !== null ? write(value, out, fields) : -1;
     if (end < 0) {
       const row = decode(value);

@@ -17,7 +17,7 @@
  * surrogates, invalid UTF-8, nesting deeper than 64, a timestamp PostgreSQL would refuse
  * (February 30), anything that is not JSON, and in binary a text with an escape.
  */
-import { writeFloat64, writeInt32, writeInt64, writeParsedTimestamp } from './copy-binary.js';
+import { BINARY_COLUMN_TYPES, writeFloat64, writeInt32, writeInt64, writeParsedTimestamp } from './copy-binary.js';
 import type { ColumnPlan, ColumnType } from './kafka-record-decode.js';
 import { parsedTimestamp, parseTimestamp, TimestampCheck } from './parse-timestamp.js';
 
@@ -83,8 +83,6 @@ let numberCanonical = false;
 /** scanValue: every number inside the value is canonical. */
 let valueCanonical = true;
 
-/** Column types the binary form is written for (copy-binary.ts decides when a batch is binary). */
-const BINARY_TYPES: ReadonlySet<ColumnType> = new Set(['text', 'integer', 'bigint', 'double', 'boolean', 'timestamptz']);
 const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /**
@@ -95,7 +93,7 @@ const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
  */
 export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson: ReadonlySet<string> = new Set(), binary = false): CopyLineWriter | undefined {
   if (columns.some((c) => c.path.length > 1 || (c.type === 'jsonb' && exactJson.has(c.name)))) return undefined;
-  if (binary && columns.some((c) => c.path.length === 0 || !BINARY_TYPES.has(c.type))) return undefined;
+  if (binary && columns.some((c) => c.path.length === 0 || !BINARY_COLUMN_TYPES.has(c.type))) return undefined;
   // Two columns from one field: the scan keeps one position per column.
   const fields = columns.filter((c) => c.path.length === 1).map((c) => c.path[0]!);
   if (new Set(fields).size !== fields.length) return undefined;

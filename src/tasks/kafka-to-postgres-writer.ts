@@ -22,7 +22,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
 import type { EncodedRecords } from './background-decoder.js';
 import { KeptRecords } from './kept-records.js';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeInt16, writeInt32 } from './copy-binary.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeBinaryRowStart, writeInt32 } from './copy-binary.js';
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
 import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
 
@@ -173,9 +173,8 @@ export class PendingBatch {
 
   /** What a row starts with, at out[at…]: its position (upsert mode), and in binary its field count. */
   private writeRowStart(out: Buffer, at: number): number {
-    if (!this.binary) return this.withSeq ? writeSeq(this.rows, out, at) : at;
-    at = writeInt16(out, at, this.columnCount + (this.withSeq ? 1 : 0));
-    return this.withSeq ? writeInt32(out, writeInt32(out, at, 4), this.rows) : at;
+    if (this.binary) return writeBinaryRowStart(out, at, this.columnCount, this.withSeq ? this.rows : undefined);
+    return this.withSeq ? writeSeq(this.rows, out, at) : at;
   }
 
   /** The chunk being filled, with at least `bytes` free after `used`. */
