@@ -13,7 +13,7 @@
  * empty) and the errors of the dead letters. Answers come in request order.
  */
 import { Worker } from 'node:worker_threads';
-import { createRequire } from 'node:module';
+import { DfmError, messageOf } from '../lib/errors.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 
@@ -60,7 +60,7 @@ export function startBackgroundDecoder(columns: readonly ColumnPlan[], withSeq: 
   const source = import.meta.url.endsWith('.ts');
   const entry = new URL(`./decode-worker.${source ? 'ts' : 'js'}`, import.meta.url).href;
   // tsx's ESM API (its CommonJS build cannot register hooks from a worker).
-  const tsx = source ? createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs') : undefined;
+  const tsx = source ? import.meta.resolve('tsx/esm/api') : undefined;
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: { entry, tsx, columns, withSeq } });
   const waiting = new Map<number, { resolve: (response: DecodeResponse) => void; reject: (error: unknown) => void }>();
   let failure: unknown;
@@ -75,8 +75,9 @@ export function startBackgroundDecoder(columns: readonly ColumnPlan[], withSeq: 
     waiting.delete(response.id);
     request?.resolve(response);
   });
-  worker.on('error', failAll);
-  worker.on('exit', (code) => failAll(new Error(`the decoding worker thread exited (code ${code})`)));
+  // A crash (out of memory, say) fails the run as retryable: nothing was committed from its rows.
+  worker.on('error', (error) => failAll(new DfmError('KAFKA_DECODER_FAILED', `The thread decoding Kafka records failed: ${messageOf(error)}`, { cause: error, retryable: true })));
+  worker.on('exit', (code) => failAll(new DfmError('KAFKA_DECODER_FAILED', `The thread decoding Kafka records exited (code ${code}).`, { retryable: true })));
 
   return {
     async encode(records, from, to) {
@@ -102,7 +103,7 @@ const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 (async () => {
   if (workerData.tsx) {
-    (await import(require('node:url').pathToFileURL(workerData.tsx).href)).register();
+    (await import(workerData.tsx)).register();
   }
   await import(workerData.entry);
 })().catch((error) => { setImmediate(() => { throw error; }); });

@@ -118,8 +118,6 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       secondPool = createSecondPool(options.pool);
       writers.push(await openBatchWriter(secondPool, { ...writerOptions, ensureDfmTables: false }));
     }
-    // Binary rows are built on a worker thread, so this thread's time goes to the Kafka client.
-    if (w.layout.binary && options.decodeOnWorker !== false) decoder = startBackgroundDecoder(w.layout.columns, w.layout.withSeq);
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
@@ -144,6 +142,10 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       logger.info({ topic }, 'already caught up with the end offsets');
       return output('caught_up');
     }
+
+    // Binary rows are built on a worker thread, so this thread's time goes to the Kafka client
+    // (started only now: a run that is already caught up needs none).
+    if (w.layout.binary && options.decodeOnWorker !== false) decoder = startBackgroundDecoder(w.layout.columns, w.layout.withSeq);
 
     // Next offset expected from Kafka per assigned partition (records below it are already stored).
     const position = new Map<number, bigint>();
