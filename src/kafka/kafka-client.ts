@@ -116,8 +116,11 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
         );
       }
       try {
-        // false when another client created it first: fine, it exists.
-        await admin.createTopics({ topics: [{ topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor }], waitForLeaders: true });
+        // false when another client created it first: fine, it exists. kafkajs' own
+        // waitForLeaders retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers
+        // UNKNOWN_TOPIC_OR_PARTITION for a moment after the create, so we wait ourselves.
+        await admin.createTopics({ topics: [{ topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor }], waitForLeaders: false });
+        await waitForLeaders(admin, topic, create.partitions);
       } catch (error) {
         throw new DfmError('KAFKA_TOPIC_CREATE_FAILED', `Could not create Kafka topic "${topic}" on ${brokers.join(',')}: ${messageOf(error)}`, {
           cause: error,
@@ -138,6 +141,29 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
       await admin.disconnect().catch(() => {});
     },
   };
+}
+
+/** How long a new topic may take to get a leader for every partition (KRaft: well under a second). */
+const TOPIC_LEADERS_TIMEOUT_MS = 15_000;
+/** Metadata errors that mean "not yet" right after a create, not "failed". */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
+  for (;;) {
+    let waitingFor = 'its partitions';
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const found = topics.find((t) => t.name === topic)?.partitions ?? [];
+      const led = found.filter((p) => p.leader >= 0 && p.partitionErrorCode === 0).length;
+      if (found.length >= partitions && led === found.length) return;
+      waitingFor = `leaders (${led} of ${partitions} partitions have one)`;
+    } catch (error) {
+      if (!NOT_YET.has((error as { type?: string }).type ?? '')) throw error;
+    }
+    if (Date.now() >= deadline) throw new Error(`the topic was created but ${TOPIC_LEADERS_TIMEOUT_MS / 1000} s later the broker still had no ${waitingFor}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function unavailable(brokers: readonly string[], error: unknown): DfmError {

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { pino } from 'pino';
 import { describe, expect, inject, it } from 'vitest';
-import { createKafka } from '../../src/kafka/kafka-client.js';
+import { createKafka, createKafkaAdmin } from '../../src/kafka/kafka-client.js';
 
 const run = promisify(execFile);
 const MESSAGES = 100;
@@ -24,7 +24,10 @@ describe('the Kafka broker of the test run', () => {
     const admin = kafka.admin();
     await admin.connect();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3, replicationFactor: 1 }], waitForLeaders: true });
+      // dfm's create waits until every partition has a leader (kafkajs' waitForLeaders can fail
+      // with UNKNOWN_TOPIC_OR_PARTITION on a loaded KRaft broker).
+      const creator = createKafkaAdmin(kafka, brokers);
+      await creator.ensureTopic(topic, { partitions: 3, replicationFactor: 1 }).finally(() => creator.close());
       const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
       expect(metadata?.partitions).toHaveLength(3);
 
