@@ -87,7 +87,16 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export function writeFloat64(out: Uint8Array, at: number, value: number): number {
   float[0] = value;
-  for (let k = 0; k < 8; k++) out[at + k] = floatBytes[LITTLE_ENDIAN ? 7 - k : k]!;
+  if (LITTLE_ENDIAN) {
+    out[at] = floatBytes[7]!;
+    out[at + 1] = floatBytes[6]!;
+    out[at + 2] = floatBytes[5]!;
+    out[at + 3] = floatBytes[4]!;
+    out[at + 4] = floatBytes[3]!;
+    out[at + 5] = floatBytes[2]!;
+    out[at + 6] = floatBytes[1]!;
+    out[at + 7] = floatBytes[0]!;
+  } else out.set(floatBytes, at);
   return at + 8;
 }
 

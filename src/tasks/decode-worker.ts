@@ -25,12 +25,11 @@ parentPort!.on('message', ({ id, bytes, starts, lengths }: DecodeRequest) => {
   let at = 0;
   for (let k = 0; k < count; k++) {
     const length = lengths[k]!;
-    const value = length < 0 ? null : src.subarray(starts[k]!, starts[k]! + length);
     // In upsert mode the batch writes the position over the 0 (PendingBatch.addEncoded).
     const fields = writeBinaryRowStart(out, at, columns.length, withSeq ? 0 : undefined);
-    let end = write !== undefined && value !== null ? write(value, out, fields) : -1;
+    let end = write !== undefined && length >= 0 ? write(src, out, fields, starts[k]!, starts[k]! + length) : -1;
     if (end < 0) {
-      const row = decode(value);
+      const row = decode(length < 0 ? null : src.subarray(starts[k]!, starts[k]! + length));
       if (Buffer.isBuffer(row)) end = fields + row.copy(out, fields);
       else {
         dead.push(k);

@@ -11,11 +11,21 @@ const PLANS: Record<string, ColumnPlan[]> = {
   wholeValueOnly: [col('value', 'jsonb', false, [])],
 };
 
-/** What the byte path writes, as text, or undefined when it gives the record back. */
+/**
+ * What the byte path writes, as text, or undefined when it gives the record back. Also written
+ * from a range of a larger buffer whose neighbouring bytes would complete a cut-off value (as the
+ * decoding worker passes a request's records): the range must give exactly the same.
+ */
 function viaBytes(plan: readonly ColumnPlan[], value: Buffer): string | undefined {
   const write = compileJsonCopyWriter(plan)!;
   const out = Buffer.alloc(copyLineRoom(value.length, plan.length) + 7);
   const end = write(value, out, 7);
+  const before = Buffer.from('"}]{"x":');
+  const around = Buffer.concat([before, value, Buffer.from('"}]}"\\ 1')]);
+  const ranged = Buffer.alloc(out.length);
+  const rangedEnd = write(around, ranged, 7, before.length, before.length + value.length);
+  expect(rangedEnd, `range of ${value.toString('utf8')}`).toBe(end);
+  if (end >= 0) expect(ranged.subarray(7, end).equals(out.subarray(7, end))).toBe(true);
   return end < 0 ? undefined : out.toString('utf8', 7, end);
 }
 

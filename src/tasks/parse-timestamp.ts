@@ -39,6 +39,11 @@ const MAX_ZONE_MINUTES = 15 * 60 + 59;
 /** Days from 1970-01-01 to 2000-01-01, PostgreSQL's epoch. */
 const DAYS_1970_TO_2000 = 10_957;
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+/** 10^0 … 10^9 (a variable `10 ** n` is a call to Math.pow). */
+const POWERS_OF_TEN = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 1_000_000_000];
+/** The last date parsed (yyyymmdd) and its days since 2000: records in a row mostly share their date. */
+let lastDate = -1;
+let lastDays = 0;
 
 /** Parses src[i, to); on Ok, parsedTimestamp holds the instant. */
 export function parseTimestamp(src: Uint8Array, i: number, to: number): TimestampCheck {
@@ -73,7 +78,7 @@ export function parseTimestamp(src: Uint8Array, i: number, to: number): Timestam
         while (k < to && src[k]! >= ZERO && src[k]! <= NINE) fraction = fraction * 10 + (src[k++]! - ZERO);
         const count = k - from;
         if (count === 0 || count > 9) return TimestampCheck.NotTimestamp;
-        micros = count <= 6 ? fraction * 10 ** (6 - count) : roundHalfEven((fraction / 10 ** count) * 1e6);
+        micros = count <= 6 ? fraction * POWERS_OF_TEN[6 - count]! : roundHalfEven((fraction / POWERS_OF_TEN[count]!) * 1e6);
       }
     }
     if (k < to) {
@@ -100,8 +105,13 @@ export function parseTimestamp(src: Uint8Array, i: number, to: number): Timestam
       }
     }
   }
-  if (year === 0 || day > daysInMonth(year, month)) return TimestampCheck.FieldOutOfRange;
-  const days = daysFromCivil(year, month, day) - DAYS_1970_TO_2000;
+  const date = year * 10_000 + month * 100 + day;
+  if (date !== lastDate) {
+    if (year === 0 || day > daysInMonth(year, month)) return TimestampCheck.FieldOutOfRange;
+    lastDays = daysFromCivil(year, month, day) - DAYS_1970_TO_2000;
+    lastDate = date;
+  }
+  const days = lastDays;
   parsedTimestamp.seconds = days * 86_400 + hour * 3600 + (minute - zoneMinutes) * 60 + second;
   parsedTimestamp.micros = micros;
   return TimestampCheck.Ok;
@@ -148,10 +158,7 @@ function roundHalfEven(x: number): number {
 }
 
 function digits(src: Uint8Array, i: number, count: number): boolean {
-  for (let k = i; k < i + count; k++) {
-    const b = src[k]!;
-    if (b < ZERO || b > NINE) return false;
-  }
+  for (let k = i; k < i + count; k++) if (src[k]! - ZERO > 9 || src[k]! < ZERO) return false;
   return true;
 }
 
