@@ -1,11 +1,10 @@
 /**
  * Decodes record values on a worker thread (decode-worker.ts) while this thread runs the Kafka
- * client and the writers. kafka.to_postgres is bound by its main thread on a 2-core machine: per
- * 1,000,000 records of the bench, kafkajs' fetch decoding took ~2.7 CPU-s and the byte path to
- * binary COPY rows ~3 CPU-s of it, while the second core had room (the PostgreSQL backend needs
- * ~2 CPU-s since the rows go in binary). A consume-only loop spends about the same on kafkajs and
- * ~1.3 s on JSON.parse; with the rows built on the worker, the task's main thread does about
- * what that loop does.
+ * client and the writers. kafka.to_postgres is bound by its main thread: kafkajs' fetch decoding,
+ * the byte path to binary COPY rows and the writers all run there. With the worker sharing the
+ * rows, the main thread does about what a consume-only loop does, at the price of the worker's
+ * own time and GC: worth it where a core is spare, not on two (kafka-to-postgres-consume.ts,
+ * decodeOnWorker, has the figures).
  *
  * Per request the values of a run of records are copied into one transferable buffer (a fetch's
  * values lie close together in kafkajs' fetch buffer: one copy of the span, not one per record),

@@ -9,7 +9,7 @@ import { createKafka } from '../../src/kafka/kafka-client.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { consumeToPostgres } from '../../src/tasks/kafka-to-postgres-consume.js';
 
-const options = JSON.parse(process.argv[2]!) as { databaseUrl: string; brokers: string[]; topic: string; table: string; groupId: string; batchSize: number };
+const options = JSON.parse(process.argv[2]!) as { databaseUrl: string; brokers: string[]; topic: string; table: string; groupId: string; batchSize: number; decodeOnWorker?: boolean };
 const logger = createLogger(process.env['CONSUMER_LOG_LEVEL'] ?? 'warn');
 const pool = createPool(options.databaseUrl, logger, { max: 2 });
 const output = await consumeToPostgres({
@@ -32,6 +32,7 @@ const output = await consumeToPostgres({
   metadataDatabase: true,
   signal: new AbortController().signal,
   logger,
+  decodeOnWorker: options.decodeOnWorker ?? false,
 });
 process.stdout.write(`${JSON.stringify(output)}\n`);
 await pool.end();

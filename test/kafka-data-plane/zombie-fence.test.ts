@@ -62,7 +62,7 @@ afterEach(async () => {
   }
 });
 
-function startConsumer(options: { topic: string; table: string; groupId: string; batchSize: number }): Consumer {
+function startConsumer(options: { topic: string; table: string; groupId: string; batchSize: number; decodeOnWorker: boolean }): Consumer {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/kafka-data-plane/consume-process.ts', JSON.stringify({ databaseUrl: database.url, brokers: inject('kafkaBrokers'), ...options })], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -93,10 +93,12 @@ describe('a bare consumer frozen mid-batch past its session timeout', () => {
         create function slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.15); return null; end $$;
         create trigger slow_down after insert on bare for each statement execute function slow_down();`);
       const options = { topic: bareTopic, table: 'bare', groupId: 'zombie-bare', batchSize: 500 };
-      const zombie = startConsumer(options);
+      // The zombie builds its rows with the decoding worker sharing them, the successor on its own
+      // thread: both ways of the task meet the fence.
+      const zombie = startConsumer({ ...options, decodeOnWorker: true });
       await waitFor(async () => Number((await o.pool.query('select count(*) as n from bare')).rows[0].n) >= 2_000, '2,000 rows');
       zombie.kill('SIGSTOP');
-      const successor = startConsumer(options);
+      const successor = startConsumer({ ...options, decodeOnWorker: false });
       // The successor joins once the frozen member's 6 s session expired. Resume the zombie while
       // the successor is still working (it needs ~40 batches of 150 ms) and well before the 15 s
       // idle-in-transaction limit would end the zombie's transaction for it.
