@@ -54,6 +54,8 @@ const NEWLINE = 0x0a;
 const RETURN = 0x0d;
 const SPACE = 0x20;
 const MAX_DEPTH = 64;
+/** writeInOrder: not a record it takes (the two passes decide). */
+const NOT_IN_ORDER = -2;
 
 // Views of the record's and the output's bytes, for reading and copying four bytes at a time
 // (DataView reads are inlined by the compiler; a native Buffer copy costs ~65 ns whatever its
@@ -154,10 +156,20 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   const seconds = new Float64Array(count);
   const micros = new Int32Array(count);
 
+  // Binary rows of records that list every column's key in plan order and nothing else (what a
+  // producer serialising one schema sends) are written in one pass (writeInOrder); any other
+  // record takes the two passes below.
+  const inOrder = binary && count > 0 && columns.every((c, k) => c.path.length === 1 && rawName[k]);
+  const typeCodes = Uint8Array.from(types, (t) => (t === 'text' ? 0 : t === 'timestamptz' ? 1 : t === 'integer' ? 2 : t === 'bigint' ? 3 : t === 'double' ? 4 : t === 'boolean' ? 5 : 6));
+
   return function writeCopyLine(src: Buffer, out: Buffer, at: number, from = 0, to = src.length): number {
     const n = to;
     record++;
     viewRecord(src, out);
+    if (inOrder) {
+      const written = writeInOrder(src, out, at, from, n);
+      if (written !== NOT_IN_ORDER) return written;
+    }
     let i = skipSpace(src, from, n);
     const first = i;
     let allCanonical = true;
@@ -274,6 +286,89 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
     out[o++] = NEWLINE;
     return o;
   };
+
+  /**
+   * One pass for a binary row: checks each key is the next column's, and writes each value as it
+   * scans it (text is copied four bytes at a time while it is scanned). Writes exactly what the
+   * two passes write for the records it takes; gives back NOT_IN_ORDER for anything else (another
+   * order, a missing or extra key, an escape, non-ASCII text, a number that is not plain, null in
+   * a key column), and the two passes decide.
+   */
+  function writeInOrder(src: Buffer, out: Buffer, at: number, from: number, n: number): number {
+    let i = skipSpace(src, from, n);
+    if (i >= n || src[i] !== OPEN_BRACE) return NOT_IN_ORDER;
+    i = skipSpace(src, i + 1, n);
+    let o = at;
+    for (let c = 0; c < count; c++) {
+      const name = names[c]!;
+      if (i >= n || src[i] !== QUOTE || !matchesAt(src, i + 1, n, name)) return NOT_IN_ORDER;
+      i = skipSpace(src, i + name.length + 2, n);
+      if (i >= n || src[i] !== COLON) return NOT_IN_ORDER;
+      i = skipSpace(src, i + 1, n);
+      if (i >= n) return NOT_IN_ORDER;
+      const b = src[i]!;
+      const type = typeCodes[c]!;
+      if (b === QUOTE) {
+        if (type === 0) {
+          // text: scanned and copied together; only plain ASCII up to the closing quote.
+          let k = i + 1;
+          let p = o + 4;
+          while (k + 4 <= n) {
+            const w = srcView.getInt32(srcBase + k, true);
+            const quote = w ^ 0x22222222;
+            const backslash = w ^ 0x5c5c5c5c;
+            if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((w - 0x20202020) & ~w) | w) & 0x80808080) break;
+            outView.setInt32(outBase + p, w, true);
+            k += 4;
+            p += 4;
+          }
+          while (k < n && STRING_STOP[src[k]!] === 0) out[p++] = src[k++]!;
+          if (k >= n || src[k] !== QUOTE) return NOT_IN_ORDER;
+          writeInt32(out, o, p - o - 4);
+          o = p;
+          i = k + 1;
+        } else if (type === 1) {
+          const to = scanString(src, i, n);
+          if (to < 0 || stringEscaped || parseTimestamp(src, i + 1, to - 1) !== TimestampCheck.Ok) return NOT_IN_ORDER;
+          o = writeParsedTimestamp(out, writeInt32(out, o, 8), parsedTimestamp.seconds, parsedTimestamp.micros);
+          i = to;
+        } else return NOT_IN_ORDER;
+      } else if (b === MINUS || (b >= ZERO && b <= NINE)) {
+        const to = scanNumber(src, i, n);
+        if (to < 0 || !numberPrintable) return NOT_IN_ORDER;
+        // + 0: -0 is written as 0, as String(-0) prints it in text.
+        const value = numberZero ? 0 : readDecimal(src, i, numberPrintEnd) + 0;
+        if (type === 2) {
+          if (!numberIsInteger || !(numberZero || fitsInteger(src, i, numberPrintEnd))) return NOT_IN_ORDER;
+          o = writeInt32(out, writeInt32(out, o, 4), value);
+        } else if (type === 3) {
+          if (!numberIsInteger) return NOT_IN_ORDER;
+          o = writeInt64(out, writeInt32(out, o, 8), value);
+        } else if (type === 4) o = writeFloat64(out, writeInt32(out, o, 8), value);
+        else return NOT_IN_ORDER;
+        i = to;
+      } else if (b === 0x74 /* t */ || b === 0x66 /* f */ || b === 0x6e /* n */) {
+        const to = scanLiteral(src, i, n);
+        if (to < 0) return NOT_IN_ORDER;
+        if (b === 0x6e) {
+          if (keys[c]) return NOT_IN_ORDER;
+          o = writeInt32(out, o, -1);
+        } else {
+          if (type !== 5) return NOT_IN_ORDER;
+          o = writeInt32(out, o, 1);
+          out[o++] = b === 0x74 ? 1 : 0;
+        }
+        i = to;
+      } else return NOT_IN_ORDER;
+      i = skipSpace(src, i, n);
+      if (c < count - 1) {
+        if (i >= n || src[i] !== COMMA) return NOT_IN_ORDER;
+        i = skipSpace(src, i + 1, n);
+      }
+    }
+    if (i >= n || src[i] !== CLOSE_BRACE || skipSpace(src, i + 1, n) !== n) return NOT_IN_ORDER;
+    return o;
+  }
 
   /** The scanned fields in binary: each field's length word and its value in the type's send format. */
   function writeBinaryFields(src: Buffer, out: Buffer, at: number): number {
