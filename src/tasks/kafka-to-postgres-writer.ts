@@ -102,11 +102,10 @@ export class PendingBatch {
   addRange(partition: number, records: readonly ConsumedRecord[], from: number, to: number): void {
     if (to <= from) return;
     this.track(partition, to - from);
-    const kept = this.kept;
+    this.kept.addRun(partition, records, from, to);
     const write = this.write;
     for (let index = from; index < to; index++) {
       const record = records[index]!;
-      kept.add(partition, record);
       const value = record.value;
       if (write !== undefined && value !== null) {
         // The byte path: the line goes straight into the chunk, or the record takes the general one.
@@ -149,9 +148,9 @@ export class PendingBatch {
     const first = from - encoded.from;
     const start = first === 0 ? 0 : ends[first - 1]!;
     let at = start;
+    this.kept.addRun(partition, records, from, to);
     for (let index = from; index < to; index++) {
       const record = records[index]!;
-      this.kept.add(partition, record);
       const end = ends[index - encoded.from]!;
       if (end === at) this.dead.push({ partition, offset: record.offset, key: record.key, value: record.value, error: encoded.errors.get(index)! });
       else {

@@ -20,6 +20,39 @@ export class KeptRecords {
   /** Offsets beyond 2^53 (never seen in practice: 15 digits are nine quadrillion records). */
   private readonly bigOffsets = new Map<number, string>();
   private readonly buffers: ArrayBufferLike[] = [];
+  /** Index in buffers of the last buffer kept (keys and values of a fetch share one). */
+  private last = -1;
+
+  /**
+   * Adds records[from, to) of one partition. Offsets ascend strictly within a partition, so when
+   * the last is the first + count - 1 every one between is known without parsing its string
+   * (~30 ns a record).
+   */
+  addRun(partition: number, records: readonly ConsumedRecord[], from: number, to: number): void {
+    const count = to - from;
+    if (count <= 0) return;
+    const firstText = records[from]!.offset;
+    const lastText = records[to - 1]!.offset;
+    const first = Number(firstText);
+    const consecutive = firstText.length <= 15 && lastText.length <= 15 && Number(lastText) - first === count - 1;
+    if (!consecutive) {
+      for (let index = from; index < to; index++) this.add(partition, records[index]!);
+      return;
+    }
+    while (this.length + count > this.offsets.length) this.grow();
+    const slots = this.slots;
+    const offsets = this.offsets;
+    let i = this.length;
+    for (let index = from; index < to; index++, i++) {
+      const record = records[index]!;
+      const s = i * SLOTS;
+      slots[s] = partition;
+      this.keep(record.value, s + 1);
+      this.keep(record.key, s + 4);
+      offsets[i] = first + (index - from);
+    }
+    this.length = i;
+  }
 
   add(partition: number, record: ConsumedRecord): void {
     const i = this.length;
@@ -54,10 +87,15 @@ export class KeptRecords {
       return;
     }
     const buffers = this.buffers;
+    const buffer = bytes.buffer;
     // Records of one fetch share one buffer (keys and values alternate between two at most).
-    let index = buffers.length - 1;
-    while (index >= 0 && index >= buffers.length - 4 && buffers[index] !== bytes.buffer) index--;
-    if (index < 0 || buffers[index] !== bytes.buffer) index = buffers.push(bytes.buffer) - 1;
+    let index = this.last;
+    if (index < 0 || buffers[index] !== buffer) {
+      index = buffers.length - 1;
+      while (index >= 0 && index >= buffers.length - 4 && buffers[index] !== buffer) index--;
+      if (index < 0 || buffers[index] !== buffer) index = buffers.push(buffer) - 1;
+      this.last = index;
+    }
     slots[s] = index;
     slots[s + 1] = bytes.byteOffset;
     slots[s + 2] = bytes.length;
