@@ -4,8 +4,9 @@
  * records/s and the CPU seconds each process spent (this node process, split into its main thread,
  * its other threads — V8's garbage collector helpers, libuv — and the threads that ended with the
  * run — the task's decoding worker —, the PostgreSQL backends of
- * the bench database, the broker) so it is visible which one is the bottleneck. Meant to be run
- * under the profiler:
+ * the bench database, the broker) so it is visible which one is the bottleneck.
+ * `--decode-on-worker=true|false` forces the decoding worker on or off. Meant to be run under the
+ * profiler:
  *
  *   node --import tsx --cpu-prof --cpu-prof-dir=/tmp/k2p-prof bench/kafka-to-postgres-profile.ts --records=300000
  *
@@ -25,6 +26,8 @@ const RECORDS = Number(args['records'] ?? 300_000);
 const PARTITIONS = Number(args['partitions'] ?? 3);
 const BATCH = Number(args['batch-size'] ?? 10_000);
 const RUNS = Number(args['runs'] ?? 1);
+/** --decode-on-worker=true|false: force the decoding worker on or off (default: the task's choice, on beyond 2 cores). */
+const DECODE_ON_WORKER = args['decode-on-worker'] === undefined ? undefined : args['decode-on-worker'] === 'true';
 const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
@@ -100,7 +103,7 @@ async function main(): Promise<void> {
       const threadsBefore = threadSeconds();
       const brokerBefore = broker ? cpuSeconds(broker) : 0;
       const began = performance.now();
-      const output = await consumeToPostgres(benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }));
+      const output = await consumeToPostgres({ ...benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }), decodeOnWorker: DECODE_ON_WORKER });
       const seconds = (performance.now() - began) / 1000;
       const nodeCpu = process.cpuUsage(nodeBefore);
       const threadsAfter = threadSeconds();
