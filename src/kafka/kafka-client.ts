@@ -284,6 +284,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
   });
   let generation = 0;
   let stopped = false;
+  let stopping: Promise<void> | undefined;
   const ready = new Set<number>();
   const removers = [
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -343,11 +344,14 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       if (stopped || offsets.size === 0) return;
       await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic: options.topic, partition, offset: offset.toString() })));
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      for (const remove of removers) remove();
-      await consumer.disconnect().catch(() => {});
+    stop() {
+      // Every caller waits for the same disconnect.
+      if (!stopping) {
+        stopped = true;
+        for (const remove of removers) remove();
+        stopping = consumer.disconnect().catch(() => {});
+      }
+      return stopping;
     },
   };
 }

@@ -103,8 +103,6 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   let consumer: GroupConsumer | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
-    await admin.ensureTopic(topic, options.createTopic);
-    const ranges = await admin.fetchPartitionRanges(topic);
     const writerOptions = {
       table: options.table,
       mode: options.mode,
@@ -118,20 +116,37 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       storeOffsets: options.storeOffsets ?? true,
       logger,
     };
-    const w = await openBatchWriter(options.pool, writerOptions);
-    writers.push(w);
+    // The topic's partitions and the first writer at once: a caught-up run's time is mostly these
+    // round trips. Both settle before an error is thrown, so an opened writer is always closed.
+    const [topicReady, writerReady] = await Promise.allSettled([
+      admin.ensureTopic(topic, options.createTopic).then(() => admin.fetchPartitionRanges(topic)),
+      openBatchWriter(options.pool, writerOptions).then((opened) => {
+        writers.push(opened);
+        return opened;
+      }),
+    ]);
+    if (topicReady.status === 'rejected') throw topicReady.reason;
+    if (writerReady.status === 'rejected') throw writerReady.reason;
+    const ranges = topicReady.value;
+    const w = writerReady.value;
     // A second connection, so the next batch streams in while this one commits. Not when a
     // unique index of an append target could make the two transactions wait on each other (the
     // upsert runs only after the batch before committed). Its own pool of one: the task pool may
     // be full of other tasks' connections.
-    if (options.mode === 'upsert' || !w.targetHasUniqueIndex) {
-      secondPool = createSecondPool(options.pool);
-      writers.push(await openBatchWriter(secondPool, { ...writerOptions, ensureDfmTables: false }));
-    }
+    const secondWriter =
+      options.mode === 'upsert' || !w.targetHasUniqueIndex
+        ? openBatchWriter((secondPool = createSecondPool(options.pool)), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
+            writers.push(opened);
+          })
+        : Promise.resolve();
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
-    let stored = await w.readStoredOffsets();
+    // The second writer opens while the stored offsets are read.
+    const [storedRead, secondOpened] = await Promise.allSettled([w.readStoredOffsets(), secondWriter]);
+    if (storedRead.status === 'rejected') throw storedRead.reason;
+    if (secondOpened.status === 'rejected') throw secondOpened.reason;
+    let stored = storedRead.value;
     const caughtUp = (offsets: ReadonlyMap<number, bigint>) =>
       [...ranges].every(([p, r]) => (offsets.get(p) ?? r.low) >= r.high);
     const output = (stoppedBy: ConsumeToPostgresOutput['stoppedBy']): ConsumeToPostgresOutput => ({
@@ -483,8 +498,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     try {
       if (signal.aborted) throw signal.reason;
       const stoppedBy = await finished;
-      // The other transaction in flight may still commit (records past the end offsets, say).
-      await flightsEnded();
+      // The other transaction in flight may still commit (records past the end offsets, say);
+      // nothing more is fetched meanwhile, so the consumer leaves the group at the same time.
+      await Promise.all([flightsEnded(), consumer.stop()]);
       logger.info({ topic, records: counts.records, deadLetters: counts.deadLetters, batches: counts.batches }, `kafka.to_postgres stopped: ${stoppedBy}`);
       return output(stoppedBy);
     } finally {
@@ -498,11 +514,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     }
   } finally {
     for (const timer of timers) clearTimeout(timer);
-    await consumer?.stop();
-    await decoder?.close();
-    for (const writer of writers) await writer.close();
+    await Promise.allSettled([consumer?.stop(), decoder?.close(), ...writers.map((writer) => writer.close()), admin.close()]);
     await secondPool?.end();
-    await admin.close();
   }
 }
 
