@@ -168,8 +168,8 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       return output('caught_up');
     }
 
-    // Binary rows are built on a worker thread, so this thread's time goes to the Kafka client
-    // (started only now: a run that is already caught up needs none).
+    // Beyond two cores a worker thread shares building binary rows, so this thread's time goes to
+    // the Kafka client (started only now: a run that is already caught up needs none).
     if (w.layout.binary && (options.decodeOnWorker ?? availableParallelism() > 2)) decoder = startBackgroundDecoder(w.layout.columns, w.layout.withSeq);
 
     // Next offset expected from Kafka per assigned partition (records below it are already stored).

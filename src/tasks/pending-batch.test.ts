@@ -69,4 +69,16 @@ describe('PendingBatch', () => {
     expect(readBinaryRows(Buffer.concat(batch.copyChunks()), withSeq)).toHaveLength(3);
     expect(batch.dead.map((d) => d.offset)).toEqual(['3']);
   });
+
+  it('builds a batch in the chunks a committed batch gave back, with only its own rows', () => {
+    const newBatch = batchFactory({ columns, jsonColumns: [], withSeq: false, binary: true });
+    const long = 'x'.repeat(180);
+    const first = newBatch();
+    first.addRange(0, Array.from({ length: 12_000 }, (_, i) => record(i, `{"id":${i},"aqi":1,"note":"${long}"}`)), 0, 12_000);
+    expect(readBinaryRows(Buffer.concat(first.copyChunks()), false)).toHaveLength(12_000);
+    first.release();
+    const second = newBatch();
+    second.addRange(1, [record(5, '{"id":5,"aqi":2,"note":"y"}'), record(6, '{"id":6,"aqi":3,"note":null}')], 0, 2);
+    expect(readBinaryRows(Buffer.concat(second.copyChunks()), false)).toEqual(['5|2|y', '6|3|NULL']);
+  });
 });
