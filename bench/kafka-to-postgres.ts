@@ -178,7 +178,7 @@ async function main(): Promise<void> {
       groupId: `bench-a-${decode}-${suffix}`,
       topic,
       sessionTimeoutMs: 10_000,
-      maxWaitTimeMs: 100, // as the task sets it
+      maxWaitTimeMs: 20, // as the task sets it for until: caught_up
       onAssign: async (partitions) => new Map(partitions.map((p) => [p, partitionRanges.get(p)!.low])),
       onRecords: async (_partition, records) => {
         if (decode === 'json') for (const r of records) JSON.parse(r.value!.toString('utf8'));

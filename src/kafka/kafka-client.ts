@@ -145,9 +145,16 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
 
 /** How long a new topic may take to get a leader for every partition (KRaft: well under a second). */
 const TOPIC_LEADERS_TIMEOUT_MS = 15_000;
-/** Metadata errors that mean "not yet" right after a create, not "failed". */
-const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+/** Errors that mean "not yet" right after a create, not "failed". */
+const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
 
+/**
+ * Until every partition of a new topic takes records. The metadata names a leader before that
+ * broker has the partition's log: for a moment a produce there fails with NOT_LEADER_FOR_PARTITION,
+ * and kafkajs retries the whole request, so the partitions that had taken it got the records twice
+ * (seen in the suite under load). Reading every partition's offsets from its leader only succeeds
+ * once the logs exist.
+ */
 async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
   const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
   for (;;) {
@@ -156,14 +163,26 @@ async function waitForLeaders(admin: Admin, topic: string, partitions: number): 
       const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
       const found = topics.find((t) => t.name === topic)?.partitions ?? [];
       const led = found.filter((p) => p.leader >= 0 && p.partitionErrorCode === 0).length;
-      if (found.length >= partitions && led === found.length) return;
-      waitingFor = `leaders (${led} of ${partitions} partitions have one)`;
+      if (found.length >= partitions && led === found.length) {
+        waitingFor = 'a log for every partition';
+        const offsets = await admin.fetchTopicOffsets(topic);
+        if (offsets.length >= partitions) return;
+      } else waitingFor = `leaders (${led} of ${partitions} partitions have one)`;
     } catch (error) {
-      if (!NOT_YET.has((error as { type?: string }).type ?? '')) throw error;
+      if (!isNotYet(error)) throw error;
     }
     if (Date.now() >= deadline) throw new Error(`the topic was created but ${TOPIC_LEADERS_TIMEOUT_MS / 1000} s later the broker still had no ${waitingFor}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+/** A "not yet" error, also when kafkajs gave up retrying it (its cause chain holds the broker's answer). */
+function isNotYet(error: unknown): boolean {
+  for (let e = error as { type?: string; cause?: unknown; originalError?: unknown } | undefined, depth = 0; e && depth < 5; depth++) {
+    if (NOT_YET.has(e.type ?? '')) return true;
+    e = (e.cause ?? e.originalError) as typeof e;
+  }
+  return false;
 }
 
 function unavailable(brokers: readonly string[], error: unknown): DfmError {
