@@ -56,6 +56,17 @@ const SPACE = 0x20;
 const MAX_DEPTH = 64;
 /** writeInOrder: not a record it takes (the two passes decide). */
 const NOT_IN_ORDER = -2;
+/** Column types as writeInOrder tells them apart (a number per column, not a string compare per value). */
+const enum InOrderType {
+  Text,
+  Timestamptz,
+  Integer,
+  Bigint,
+  Double,
+  Boolean,
+  Other,
+}
+const IN_ORDER_TYPES = { text: InOrderType.Text, timestamptz: InOrderType.Timestamptz, integer: InOrderType.Integer, bigint: InOrderType.Bigint, double: InOrderType.Double, boolean: InOrderType.Boolean } as const;
 
 // Views of the record's and the output's bytes, for reading and copying four bytes at a time
 // (DataView reads are inlined by the compiler; a native Buffer copy costs ~65 ns whatever its
@@ -160,7 +171,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   // producer serialising one schema sends) are written in one pass (writeInOrder); any other
   // record takes the two passes below.
   const inOrder = binary && count > 0 && columns.every((c, k) => c.path.length === 1 && rawName[k]);
-  const typeCodes = Uint8Array.from(types, (t) => (t === 'text' ? 0 : t === 'timestamptz' ? 1 : t === 'integer' ? 2 : t === 'bigint' ? 3 : t === 'double' ? 4 : t === 'boolean' ? 5 : 6));
+  const typeCodes = Uint8Array.from(types, (t) => IN_ORDER_TYPES[t as keyof typeof IN_ORDER_TYPES] ?? InOrderType.Other);
 
   return function writeCopyLine(src: Buffer, out: Buffer, at: number, from = 0, to = src.length): number {
     const n = to;
@@ -309,15 +320,13 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
       const b = src[i]!;
       const type = typeCodes[c]!;
       if (b === QUOTE) {
-        if (type === 0) {
+        if (type === InOrderType.Text) {
           // text: scanned and copied together; only plain ASCII up to the closing quote.
           let k = i + 1;
           let p = o + 4;
           while (k + 4 <= n) {
             const w = srcView.getInt32(srcBase + k, true);
-            const quote = w ^ 0x22222222;
-            const backslash = w ^ 0x5c5c5c5c;
-            if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((w - 0x20202020) & ~w) | w) & 0x80808080) break;
+            if (stopsString(w)) break;
             outView.setInt32(outBase + p, w, true);
             k += 4;
             p += 4;
@@ -327,7 +336,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
           writeInt32(out, o, p - o - 4);
           o = p;
           i = k + 1;
-        } else if (type === 1) {
+        } else if (type === InOrderType.Timestamptz) {
           const to = scanString(src, i, n);
           if (to < 0 || stringEscaped || parseTimestamp(src, i + 1, to - 1) !== TimestampCheck.Ok) return NOT_IN_ORDER;
           o = writeParsedTimestamp(out, writeInt32(out, o, 8), parsedTimestamp.seconds, parsedTimestamp.micros);
@@ -338,13 +347,13 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
         if (to < 0 || !numberPrintable) return NOT_IN_ORDER;
         // + 0: -0 is written as 0, as String(-0) prints it in text.
         const value = numberZero ? 0 : readDecimal(src, i, numberPrintEnd) + 0;
-        if (type === 2) {
+        if (type === InOrderType.Integer) {
           if (!numberIsInteger || !(numberZero || fitsInteger(src, i, numberPrintEnd))) return NOT_IN_ORDER;
           o = writeInt32(out, writeInt32(out, o, 4), value);
-        } else if (type === 3) {
+        } else if (type === InOrderType.Bigint) {
           if (!numberIsInteger) return NOT_IN_ORDER;
           o = writeInt64(out, writeInt32(out, o, 8), value);
-        } else if (type === 4) o = writeFloat64(out, writeInt32(out, o, 8), value);
+        } else if (type === InOrderType.Double) o = writeFloat64(out, writeInt32(out, o, 8), value);
         else return NOT_IN_ORDER;
         i = to;
       } else if (b === 0x74 /* t */ || b === 0x66 /* f */ || b === 0x6e /* n */) {
@@ -354,7 +363,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
           if (keys[c]) return NOT_IN_ORDER;
           o = writeInt32(out, o, -1);
         } else {
-          if (type !== 5) return NOT_IN_ORDER;
+          if (type !== InOrderType.Boolean) return NOT_IN_ORDER;
           o = writeInt32(out, o, 1);
           out[o++] = b === 0x74 ? 1 : 0;
         }
@@ -498,6 +507,17 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   }
 }
 
+/**
+ * Whether one of the four bytes of w ends a string's fast run (STRING_STOP): a quote, a
+ * backslash, a byte below 0x20 or above 0x7f. Exact SWAR tests: (x - 0x01…) & ~x & 0x80… is
+ * non-zero iff a byte of x is 0.
+ */
+function stopsString(w: number): boolean {
+  const quote = w ^ 0x22222222;
+  const backslash = w ^ 0x5c5c5c5c;
+  return ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((w - 0x20202020) & ~w) | w) & 0x80808080) !== 0;
+}
+
 /** src[i…] is `name"` (the key's bytes and its closing quote). */
 function matchesAt(src: Buffer, i: number, n: number, name: Buffer): boolean {
   const length = name.length;
@@ -524,13 +544,9 @@ function scanString(src: Buffer, i: number, n: number): number {
   stringEscaped = false;
   i++;
   for (;;) {
-    // Four bytes at a time while none is a quote, a backslash, below 0x20 or above 0x7f (exact
-    // SWAR tests: (x - 0x01…) & ~x & 0x80… is non-zero iff a byte of x is 0).
+    // Four bytes at a time while none ends the fast run.
     while (i + 4 <= n) {
-      const w = srcView.getInt32(srcBase + i, true);
-      const quote = w ^ 0x22222222;
-      const backslash = w ^ 0x5c5c5c5c;
-      if ((((quote - 0x01010101) & ~quote) | ((backslash - 0x01010101) & ~backslash) | ((w - 0x20202020) & ~w) | w) & 0x80808080) break;
+      if (stopsString(srcView.getInt32(srcBase + i, true))) break;
       i += 4;
     }
     while (i < n && STRING_STOP[src[i]!] === 0) i++;
