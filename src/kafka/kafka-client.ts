@@ -120,7 +120,7 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
         // waitForLeaders retries only LEADER_NOT_AVAILABLE, but a KRaft broker answers
         // UNKNOWN_TOPIC_OR_PARTITION for a moment after the create, so we wait ourselves.
         await admin.createTopics({ topics: [{ topic, numPartitions: create.partitions, replicationFactor: create.replicationFactor }], waitForLeaders: false });
-        await waitForLeaders(admin, topic, create.partitions);
+        await waitUntilWritable(admin, topic, create.partitions);
       } catch (error) {
         throw new DfmError('KAFKA_TOPIC_CREATE_FAILED', `Could not create Kafka topic "${topic}" on ${brokers.join(',')}: ${messageOf(error)}`, {
           cause: error,
@@ -143,8 +143,8 @@ export function createKafkaAdmin(kafka: Kafka, brokers: readonly string[]): Kafk
   };
 }
 
-/** How long a new topic may take to get a leader for every partition (KRaft: well under a second). */
-const TOPIC_LEADERS_TIMEOUT_MS = 15_000;
+/** How long a new topic's partitions may take to take records (KRaft: well under a second). */
+const TOPIC_READY_TIMEOUT_MS = 15_000;
 /** Errors that mean "not yet" right after a create, not "failed". */
 const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION']);
 
@@ -155,8 +155,8 @@ const NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', '
  * (seen in the suite under load). Reading every partition's offsets from its leader only succeeds
  * once the logs exist.
  */
-async function waitForLeaders(admin: Admin, topic: string, partitions: number): Promise<void> {
-  const deadline = Date.now() + TOPIC_LEADERS_TIMEOUT_MS;
+async function waitUntilWritable(admin: Admin, topic: string, partitions: number): Promise<void> {
+  const deadline = Date.now() + TOPIC_READY_TIMEOUT_MS;
   for (;;) {
     let waitingFor = 'its partitions';
     try {
@@ -171,7 +171,7 @@ async function waitForLeaders(admin: Admin, topic: string, partitions: number): 
     } catch (error) {
       if (!isNotYet(error)) throw error;
     }
-    if (Date.now() >= deadline) throw new Error(`the topic was created but ${TOPIC_LEADERS_TIMEOUT_MS / 1000} s later the broker still had no ${waitingFor}`);
+    if (Date.now() >= deadline) throw new Error(`the topic was created but ${TOPIC_READY_TIMEOUT_MS / 1000} s later the broker still had no ${waitingFor}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -302,8 +302,9 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
   });
   let generation = 0;
-  let stopped = false;
+  /** The disconnect, once stop() was called: every caller waits for the same one. */
   let stopping: Promise<void> | undefined;
+  const stopped = () => stopping !== undefined;
   const ready = new Set<number>();
   const removers = [
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
@@ -313,7 +314,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       consumer.pause([{ topic: options.topic }]);
       options.onAssign(partitions).then(
         (starts) => {
-          if (current !== generation || stopped) return;
+          if (current !== generation || stopped()) return;
           for (const partition of partitions) {
             const start = starts.get(partition);
             if (start !== undefined) consumer.seek({ topic: options.topic, partition, offset: start.toString() });
@@ -322,7 +323,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
           consumer.resume([{ topic: options.topic }]);
         },
         (error: unknown) => {
-          if (!stopped) options.onFail(error);
+          if (!stopped()) options.onFail(error);
         },
       );
     }),
@@ -331,11 +332,11 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
     // reaches its end offset).
     consumer.on(consumer.events.START_BATCH_PROCESS, (event) => {
       const { partition, batchSize, firstOffset, lastOffset } = event.payload;
-      if (batchSize > 0 || firstOffset === null || stopped || !ready.has(partition) || event.payload.topic !== options.topic) return;
+      if (batchSize > 0 || firstOffset === null || stopped() || !ready.has(partition) || event.payload.topic !== options.topic) return;
       options.onSkipped?.(partition, BigInt(firstOffset), BigInt(lastOffset) + 1n);
     }),
     consumer.on(consumer.events.CRASH, (event) => {
-      if (!event.payload.restart && !stopped) options.onFail(event.payload.error);
+      if (!event.payload.restart && !stopped()) options.onFail(event.payload.error);
     }),
   ];
   try {
@@ -345,7 +346,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning }) => {
-        if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped) return;
+        if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped()) return;
         if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages, heartbeat, BigInt(batch.lastOffset()) + 1n);
       },
     });
@@ -356,17 +357,15 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
   }
   return {
     seek(partition, offset) {
-      if (stopped) return;
+      if (stopped()) return;
       consumer.seek({ topic: options.topic, partition, offset: offset.toString() });
     },
     async commit(offsets) {
-      if (stopped || offsets.size === 0) return;
+      if (stopped() || offsets.size === 0) return;
       await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic: options.topic, partition, offset: offset.toString() })));
     },
     stop() {
-      // Every caller waits for the same disconnect.
       if (!stopping) {
-        stopped = true;
         for (const remove of removers) remove();
         stopping = consumer.disconnect().catch(() => {});
       }

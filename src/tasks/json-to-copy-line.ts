@@ -56,8 +56,8 @@ const SPACE = 0x20;
 const MAX_DEPTH = 64;
 /** writeInOrder: not a record it takes (the two passes decide). */
 const NOT_IN_ORDER = -2;
-/** Column types as writeInOrder tells them apart (a number per column, not a string compare per value). */
-const enum InOrderType {
+/** Column types as the binary writers tell them apart (a number per column, not a string compare per value). */
+const enum BinaryKind {
   Text,
   Timestamptz,
   Integer,
@@ -66,7 +66,7 @@ const enum InOrderType {
   Boolean,
   Other,
 }
-const IN_ORDER_TYPES = { text: InOrderType.Text, timestamptz: InOrderType.Timestamptz, integer: InOrderType.Integer, bigint: InOrderType.Bigint, double: InOrderType.Double, boolean: InOrderType.Boolean } as const;
+const BINARY_KINDS = { text: BinaryKind.Text, timestamptz: BinaryKind.Timestamptz, integer: BinaryKind.Integer, bigint: BinaryKind.Bigint, double: BinaryKind.Double, boolean: BinaryKind.Boolean } as const;
 
 // Views of the record's and the output's bytes, for reading and copying four bytes at a time
 // (DataView reads are inlined by the compiler; a native Buffer copy costs ~65 ns whatever its
@@ -171,7 +171,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   // producer serialising one schema sends) are written in one pass (writeInOrder); any other
   // record takes the two passes below.
   const inOrder = binary && count > 0 && columns.every((c, k) => c.path.length === 1 && rawName[k]);
-  const typeCodes = Uint8Array.from(types, (t) => IN_ORDER_TYPES[t as keyof typeof IN_ORDER_TYPES] ?? InOrderType.Other);
+  const typeCodes = Uint8Array.from(types, (t) => BINARY_KINDS[t as keyof typeof BINARY_KINDS] ?? BinaryKind.Other);
 
   return function writeCopyLine(src: Buffer, out: Buffer, at: number, from = 0, to = src.length): number {
     const n = to;
@@ -320,7 +320,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
       const b = src[i]!;
       const type = typeCodes[c]!;
       if (b === QUOTE) {
-        if (type === InOrderType.Text) {
+        if (type === BinaryKind.Text) {
           // text: scanned and copied together; only plain ASCII up to the closing quote.
           let k = i + 1;
           let p = o + 4;
@@ -336,7 +336,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
           writeInt32(out, o, p - o - 4);
           o = p;
           i = k + 1;
-        } else if (type === InOrderType.Timestamptz) {
+        } else if (type === BinaryKind.Timestamptz) {
           const to = scanString(src, i, n);
           if (to < 0 || stringEscaped || parseTimestamp(src, i + 1, to - 1) !== TimestampCheck.Ok) return NOT_IN_ORDER;
           o = writeParsedTimestamp(out, writeInt32(out, o, 8), parsedTimestamp.seconds, parsedTimestamp.micros);
@@ -346,15 +346,12 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
         const to = scanNumber(src, i, n);
         if (to < 0 || !numberPrintable) return NOT_IN_ORDER;
         // + 0: -0 is written as 0, as String(-0) prints it in text.
-        const value = numberZero ? 0 : readDecimal(src, i, numberPrintEnd) + 0;
-        if (type === InOrderType.Integer) {
+        if (type === BinaryKind.Integer) {
           if (!numberIsInteger || !(numberZero || fitsInteger(src, i, numberPrintEnd))) return NOT_IN_ORDER;
-          o = writeInt32(out, writeInt32(out, o, 4), value);
-        } else if (type === InOrderType.Bigint) {
+        } else if (type === BinaryKind.Bigint) {
           if (!numberIsInteger) return NOT_IN_ORDER;
-          o = writeInt64(out, writeInt32(out, o, 8), value);
-        } else if (type === InOrderType.Double) o = writeFloat64(out, writeInt32(out, o, 8), value);
-        else return NOT_IN_ORDER;
+        } else if (type !== BinaryKind.Double) return NOT_IN_ORDER;
+        o = writeNumberField(out, o, type, numberZero ? 0 : readDecimal(src, i, numberPrintEnd));
         i = to;
       } else if (b === 0x74 /* t */ || b === 0x66 /* f */ || b === 0x6e /* n */) {
         const to = scanLiteral(src, i, n);
@@ -363,7 +360,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
           if (keys[c]) return NOT_IN_ORDER;
           o = writeInt32(out, o, -1);
         } else {
-          if (type !== InOrderType.Boolean) return NOT_IN_ORDER;
+          if (type !== BinaryKind.Boolean) return NOT_IN_ORDER;
           o = writeInt32(out, o, 1);
           out[o++] = b === 0x74 ? 1 : 0;
         }
@@ -384,14 +381,13 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
     let o = at;
     for (let c = 0; c < count; c++) {
       const k = seen[c] === record ? kind[c]! : ValueKind.Missing;
-      const type = types[c]!;
       if (k === ValueKind.Missing || k === ValueKind.Null) {
         if (keys[c]) return -1;
         o = writeInt32(out, o, -1);
         continue;
       }
       if (k === ValueKind.String) {
-        if (type === 'timestamptz') {
+        if (typeCodes[c] === BinaryKind.Timestamptz) {
           o = writeInt32(out, o, 8);
           o = writeParsedTimestamp(out, o, seconds[c]!, micros[c]!);
         } else {
@@ -402,18 +398,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
         }
       } else if (k === ValueKind.Number) {
         const to = printed[c]!;
-        // + 0: -0 is written as 0, as String(-0) prints it in text.
-        const value = to > 0 ? readDecimal(src, start[c]!, to) : to === 0 ? 0 : numbers[c]! + 0;
-        if (type === 'integer') {
-          o = writeInt32(out, o, 4);
-          o = writeInt32(out, o, value);
-        } else if (type === 'bigint') {
-          o = writeInt32(out, o, 8);
-          o = writeInt64(out, o, value);
-        } else {
-          o = writeInt32(out, o, 8);
-          o = writeFloat64(out, o, value);
-        }
+        o = writeNumberField(out, o, typeCodes[c]!, to > 0 ? readDecimal(src, start[c]!, to) : to === 0 ? 0 : numbers[c]!);
       } else {
         // True or False: the scan took them for boolean columns only.
         o = writeInt32(out, o, 1);
@@ -505,6 +490,17 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
     end[c] = to;
     return to;
   }
+}
+
+/**
+ * A number's field in binary: its length word and the value in its column's send format (the
+ * scan took numbers for integer, bigint and double columns only). + 0: -0 is written as 0, as
+ * String(-0) prints it in text.
+ */
+function writeNumberField(out: Buffer, o: number, kind: BinaryKind, value: number): number {
+  if (kind === BinaryKind.Integer) return writeInt32(out, writeInt32(out, o, 4), value);
+  if (kind === BinaryKind.Bigint) return writeInt64(out, writeInt32(out, o, 8), value);
+  return writeFloat64(out, writeInt32(out, o, 8), value + 0);
 }
 
 /**

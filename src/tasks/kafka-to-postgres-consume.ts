@@ -117,18 +117,14 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       logger,
     };
     // The topic's partitions and the first writer at once: a caught-up run's time is mostly these
-    // round trips. Both settle before an error is thrown, so an opened writer is always closed.
-    const [topicReady, writerReady] = await Promise.allSettled([
+    // round trips.
+    const [ranges, w] = await allOrFirstError([
       admin.ensureTopic(topic, options.createTopic).then(() => admin.fetchPartitionRanges(topic)),
       openBatchWriter(options.pool, writerOptions).then((opened) => {
         writers.push(opened);
         return opened;
       }),
-    ]);
-    if (topicReady.status === 'rejected') throw topicReady.reason;
-    if (writerReady.status === 'rejected') throw writerReady.reason;
-    const ranges = topicReady.value;
-    const w = writerReady.value;
+    ] as const);
     // A second connection, so the next batch streams in while this one commits. Not when a
     // unique index of an append target could make the two transactions wait on each other (the
     // upsert runs only after the batch before committed). Its own pool of one: the task pool may
@@ -143,10 +139,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
     // The second writer opens while the stored offsets are read.
-    const [storedRead, secondOpened] = await Promise.allSettled([w.readStoredOffsets(), secondWriter]);
-    if (storedRead.status === 'rejected') throw storedRead.reason;
-    if (secondOpened.status === 'rejected') throw secondOpened.reason;
-    let stored = storedRead.value;
+    let [stored] = await allOrFirstError([w.readStoredOffsets(), secondWriter] as const);
     const caughtUp = (offsets: ReadonlyMap<number, bigint>) =>
       [...ranges].every(([p, r]) => (offsets.get(p) ?? r.low) >= r.high);
     const output = (stoppedBy: ConsumeToPostgresOutput['stoppedBy']): ConsumeToPostgresOutput => ({
@@ -518,6 +511,16 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     await Promise.allSettled([consumer?.stop(), decoder?.close(), ...writers.map((writer) => writer.close()), admin.close()]);
     await secondPool?.end();
   }
+}
+
+/**
+ * Promise.all, but every promise settles before the first error is thrown: a writer opened beside
+ * a failed step is in `writers` by then, and closed with them.
+ */
+async function allOrFirstError<T extends readonly unknown[]>(promises: { readonly [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(promises);
+  for (const result of settled) if (result.status === 'rejected') throw result.reason;
+  return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
 /** A pool of one connection with the task pool's settings (pg keeps the password non-enumerable). */

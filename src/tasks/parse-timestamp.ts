@@ -158,7 +158,10 @@ function roundHalfEven(x: number): number {
 }
 
 function digits(src: Uint8Array, i: number, count: number): boolean {
-  for (let k = i; k < i + count; k++) if (src[k]! - ZERO > 9 || src[k]! < ZERO) return false;
+  for (let k = i; k < i + count; k++) {
+    const b = src[k]!;
+    if (b < ZERO || b > NINE) return false;
+  }
   return true;
 }
 
