@@ -164,14 +164,14 @@ async function waitUntilWritable(admin: Admin, topic: string, partitions: number
       const found = topics.find((t) => t.name === topic)?.partitions ?? [];
       const led = found.filter((p) => p.leader >= 0 && p.partitionErrorCode === 0).length;
       if (found.length >= partitions && led === found.length) {
-        waitingFor = 'a log for every partition';
+        waitingFor = 'a log on every partition';
         const offsets = await admin.fetchTopicOffsets(topic);
         if (offsets.length >= partitions) return;
       } else waitingFor = `leaders (${led} of ${partitions} partitions have one)`;
     } catch (error) {
       if (!isNotYet(error)) throw error;
     }
-    if (Date.now() >= deadline) throw new Error(`the topic was created but ${TOPIC_READY_TIMEOUT_MS / 1000} s later the broker still had no ${waitingFor}`);
+    if (Date.now() >= deadline) throw new Error(`the topic was created, but after ${TOPIC_READY_TIMEOUT_MS / 1000} s the broker was still waiting for ${waitingFor}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
