@@ -4,22 +4,27 @@
  * behind them: topic checks, end offsets, a keyed producer, and a group consumer whose start
  * positions come from the caller (dfm's offsets live in Postgres, not in Kafka).
  */
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type KafkaConfig, type LogEntry, type Producer } from 'kafkajs';
+import type { Admin, Consumer, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
+// kafkajs with dfm's record decoding (kafkajs-record-views.ts): never import kafkajs' values directly.
+import { framedSocketFactory } from './framed-socket.js';
+import { kafkajs, type ConsumedRecord } from './kafkajs-record-views.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
 export type { Admin, Consumer, Producer, EachBatchPayload, KafkaMessage, Message, ITopicConfig } from 'kafkajs';
-export { CompressionTypes } from 'kafkajs';
+export const { CompressionTypes } = kafkajs;
+const { Kafka: KafkaClass, logLevel, Partitioners } = kafkajs;
 export type KafkaClient = Kafka;
 
 export function createKafka(brokers: readonly string[], logger: Logger, options: Partial<KafkaConfig> = {}): Kafka {
-  return new Kafka({
+  return new KafkaClass({
     clientId: 'dfm',
     brokers: [...brokers],
     connectionTimeout: 3000,
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
+    socketFactory: framedSocketFactory(),
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';
@@ -230,16 +235,8 @@ export async function createKafkaProducer(kafka: Kafka, brokers: readonly string
   };
 }
 
-/**
- * A record as kafkajs decoded it, handed over without a copy: the offset stays kafkajs' decimal
- * string (a BigInt and an object per record were ~5 % of kafka.to_postgres' CPU; callers convert
- * the few offsets they compare).
- */
-export interface ConsumedRecord {
-  readonly offset: string;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
-}
+export type { ConsumedRecord } from './kafkajs-record-views.js';
+export { recordAt, recordOf } from './kafkajs-record-views.js';
 
 export interface GroupConsumerOptions {
   readonly groupId: string;
@@ -347,7 +344,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning }) => {
         if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped()) return;
-        if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages, heartbeat, BigInt(batch.lastOffset()) + 1n);
+        if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages as unknown as readonly ConsumedRecord[], heartbeat, BigInt(batch.lastOffset()) + 1n);
       },
     });
   } catch (error) {

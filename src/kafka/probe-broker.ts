@@ -4,9 +4,12 @@
  * no retries, every kafkajs log line at debug (failures are expected until the broker is up).
  */
 import { createConnection } from 'node:net';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { LogEntry } from 'kafkajs';
+import { kafkajs } from './kafkajs-record-views.js';
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+
+const { Kafka, logLevel } = kafkajs;
 
 export type BrokerProbe =
   | { readonly ok: true; readonly clusterId: string; readonly brokerCount: number; readonly topicCount: number }

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { recordAt, recordOf, type ConsumedRecord } from '../kafka/kafka-client.js';
 import { startBackgroundDecoder, type BackgroundDecoder } from './background-decoder.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import { batchFactory } from './kafka-to-postgres-writer.js';
@@ -17,19 +18,19 @@ const values = [
   '{"id":4,"at":"2024-02-30"}', // dead letter: not a date
   '{"id":5,"note":"é€😀"}',
 ];
-// Values lie in fetch buffers as kafkajs leaves them: several per buffer with headers between, and a second buffer.
-function fetched(): { offset: string; key: Buffer | null; value: Buffer | null }[] {
+// Records lie in fetch buffers as a fetch leaves them: several per buffer with bytes between, and a second buffer.
+function fetched(): ConsumedRecord[] {
   const first = Buffer.alloc(4096, 0x2a);
   const second = Buffer.alloc(4096, 0x2a);
   let at = 7;
   return values.map((text, i) => {
-    if (text === null) return { offset: String(i), key: null, value: null };
+    const alone = recordOf(i, text === null ? null : `k${i}`, text);
     const target = i < 4 ? first : second;
     if (i === 4) at = 3;
-    const length = target.write(text, at);
-    const value = target.subarray(at, at + length);
-    at += length + 13;
-    return { offset: String(i), key: Buffer.from(`k${i}`), value };
+    alone.bytes.copy(target, at);
+    const record = recordAt(target, at, at + alone.valueStart, alone.valueLength, String(i));
+    at += alone.bytes.length + 13;
+    return record;
   });
 }
 

@@ -120,24 +120,26 @@ function packValues(id: number, records: readonly ConsumedRecord[], from: number
   const spanTo: number[] = [];
   let size = 0;
   for (let k = 0; k < count; k++) {
-    const value = records[from + k]!.value;
-    if (value === null) {
+    const record = records[from + k]!;
+    const length = record.valueLength;
+    if (length < 0) {
       lengths[k] = -1;
       continue;
     }
     const last = spanBuffers.length - 1;
-    const offset = value.byteOffset;
-    if (last >= 0 && spanBuffers[last] === value.buffer && offset >= spanTo[last]! && offset - spanTo[last]! < 1024) {
-      size += offset + value.length - spanTo[last]!;
-      spanTo[last] = offset + value.length;
+    const buffer = record.bytes.buffer;
+    const offset = record.bytes.byteOffset + record.valueStart;
+    if (last >= 0 && spanBuffers[last] === buffer && offset >= spanTo[last]! && offset - spanTo[last]! < 1024) {
+      size += offset + length - spanTo[last]!;
+      spanTo[last] = offset + length;
     } else {
-      spanBuffers.push(value.buffer);
+      spanBuffers.push(buffer);
       spanFrom.push(offset);
-      spanTo.push(offset + value.length);
-      size += value.length;
+      spanTo.push(offset + length);
+      size += length;
     }
     spanOf[k] = spanBuffers.length - 1;
-    lengths[k] = value.length;
+    lengths[k] = length;
   }
   const bytes = new Uint8Array(new ArrayBuffer(size));
   const spanAt: number[] = [];
@@ -148,8 +150,8 @@ function packValues(id: number, records: readonly ConsumedRecord[], from: number
     at += spanTo[s]! - spanFrom[s]!;
   }
   for (let k = 0; k < count; k++) {
-    const value = records[from + k]!.value;
-    if (value !== null) starts[k] = spanAt[spanOf[k]!]! + value.byteOffset - spanFrom[spanOf[k]!]!;
+    const record = records[from + k]!;
+    if (record.valueLength >= 0) starts[k] = spanAt[spanOf[k]!]! + record.bytes.byteOffset + record.valueStart - spanFrom[spanOf[k]!]!;
   }
   return { id, bytes, starts, lengths };
 }

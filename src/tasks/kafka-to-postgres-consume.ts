@@ -306,7 +306,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     async function onRecords(partition: number, records: readonly ConsumedRecord[], heartbeat: () => Promise<void>, next: bigint): Promise<void> {
       if (done) return;
       let bytes = 0;
-      for (const record of records) bytes += record.value === null ? 0 : record.value.length;
+      for (const record of records) bytes += Math.max(0, record.valueLength);
       enqueue({ partition, records, bytes, epoch, next });
       // Back-pressure: the next fetch waits while this much is queued (Postgres is behind).
       while (queuedBytes > QUEUED_BYTES && !done) {

@@ -106,17 +106,19 @@ export class PendingBatch {
     const write = this.write;
     for (let index = from; index < to; index++) {
       const record = records[index]!;
-      const value = record.value;
-      if (write !== undefined && value !== null) {
-        // The byte path: the line goes straight into the chunk, or the record takes the general one.
-        const chunk = this.room((this.binary ? binaryRowRoom(value.length, this.columnCount) : copyLineRoom(value.length, this.columnCount)) + ROW_START_ROOM);
-        const end = write(value, chunk, this.writeRowStart(chunk, this.used));
+      const length = record.valueLength;
+      if (write !== undefined && length >= 0) {
+        // The byte path, from the fetched bytes: the line goes straight into the chunk, or the
+        // record takes the general one.
+        const chunk = this.room((this.binary ? binaryRowRoom(length, this.columnCount) : copyLineRoom(length, this.columnCount)) + ROW_START_ROOM);
+        const end = write(record.bytes, chunk, this.writeRowStart(chunk, this.used), record.valueStart, record.valueStart + length);
         if (end >= 0) {
           this.used = end;
           this.rows++;
           continue;
         }
       }
+      const value = record.value;
       const line = this.decode(value);
       if (Buffer.isBuffer(line)) {
         const chunk = this.room(line.length + ROW_START_ROOM);

@@ -5,13 +5,13 @@
  * timestamp strings, two Buffer views, a headers object) outlived the young generation and were
  * copied and promoted by every scavenge: with them kept, the task spent about twice a
  * consume-only loop's CPU on garbage collection (bench/kafka-to-postgres.ts, 1,000,000 records).
- * Here a record is six integers and a number in typed arrays, and the fetch buffers themselves
+ * Here a record is five integers and a number in typed arrays, and the fetch buffers themselves
  * (outside the JavaScript heap) stay alive while the batch does.
  */
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import { recordAt, type ConsumedRecord } from '../kafka/kafka-client.js';
 
-/** Int32 slots per record: partition, value buffer, value offset, value length, key buffer, key offset, key length. */
-const SLOTS = 7;
+/** Int32 slots per record: partition, buffer, where the record begins, where its value begins, value length. */
+const SLOTS = 5;
 
 export class KeptRecords {
   length = 0;
@@ -20,7 +20,7 @@ export class KeptRecords {
   /** Offsets beyond 2^53 (never seen in practice: 15 digits are nine quadrillion records). */
   private readonly bigOffsets = new Map<number, string>();
   private readonly buffers: ArrayBufferLike[] = [];
-  /** Index in buffers of the last buffer kept (keys and values of a fetch share one). */
+  /** Index in buffers of the last buffer kept (the records of a fetch share one). */
   private last = -1;
 
   /** Adds records[from, to) of one partition. */
@@ -28,7 +28,7 @@ export class KeptRecords {
     const count = to - from;
     if (count <= 0) return;
     // Offsets ascend strictly within a partition: when the last is the first + count - 1, every
-    // one between is known without parsing its string (~30 ns a record). The last has at most 15
+    // one between is known without making its string (~30 ns a record). The last has at most 15
     // digits, so the first has too.
     const last = records[to - 1]!.offset;
     const first = Number(records[from]!.offset);
@@ -40,12 +40,18 @@ export class KeptRecords {
     for (let index = from; index < to; index++, i++) {
       const record = records[index]!;
       const s = i * SLOTS;
+      const bytes = record.bytes;
       slots[s] = partition;
-      this.keep(record.value, s + 1);
-      this.keep(record.key, s + 4);
+      slots[s + 1] = this.bufferIndex(bytes.buffer);
+      slots[s + 2] = bytes.byteOffset + record.start;
+      slots[s + 3] = bytes.byteOffset + record.valueStart;
+      slots[s + 4] = record.valueLength;
       if (consecutive) offsets[i] = first + (index - from);
-      else if (record.offset.length <= 15) offsets[i] = Number(record.offset);
-      else this.bigOffsets.set(i, record.offset);
+      else {
+        const offset = record.offset;
+        if (offset.length <= 15) offsets[i] = Number(offset);
+        else this.bigOffsets.set(i, offset);
+      }
     }
     this.length = i;
   }
@@ -62,20 +68,16 @@ export class KeptRecords {
     return this.bigOffsets.get(i) ?? String(this.offsets[i]!);
   }
 
-  /** The record as kafkajs delivered it (views of the same bytes, no copy). */
+  /** The record as it was delivered (over the same bytes, no copy). */
   record(i: number): ConsumedRecord {
-    return { offset: this.offset(i), value: this.view(i * SLOTS + 1), key: this.view(i * SLOTS + 4) };
+    const s = i * SLOTS;
+    const slots = this.slots;
+    return recordAt(Buffer.from(this.buffers[slots[s + 1]!]! as ArrayBuffer), slots[s + 2]!, slots[s + 3]!, slots[s + 4]!, this.offset(i));
   }
 
-  private keep(bytes: Buffer | null, s: number): void {
-    const slots = this.slots;
-    if (bytes === null) {
-      slots[s + 2] = -1;
-      return;
-    }
+  private bufferIndex(buffer: ArrayBufferLike): number {
     const buffers = this.buffers;
-    const buffer = bytes.buffer;
-    // Records of one fetch share one buffer (keys and values alternate between two at most).
+    // Records of one fetch share one buffer; a batch spans a few fetches.
     let index = this.last;
     if (index < 0 || buffers[index] !== buffer) {
       index = buffers.length - 1;
@@ -83,14 +85,7 @@ export class KeptRecords {
       if (index < 0 || buffers[index] !== buffer) index = buffers.push(buffer) - 1;
       this.last = index;
     }
-    slots[s] = index;
-    slots[s + 1] = bytes.byteOffset;
-    slots[s + 2] = bytes.length;
-  }
-
-  private view(s: number): Buffer | null {
-    const length = this.slots[s + 2]!;
-    return length < 0 ? null : Buffer.from(this.buffers[this.slots[s]!]! as ArrayBuffer, this.slots[s + 1]!, length);
+    return index;
   }
 
   private grow(): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { recordOf } from '../kafka/kafka-client.js';
 import { BINARY_COPY_HEADER } from './copy-binary.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import { batchFactory } from './kafka-to-postgres-writer.js';
@@ -29,7 +30,7 @@ function readBinaryRows(copy: Buffer, withSeq: boolean): string[] {
   expect(at + 2).toBe(copy.length);
   return rows;
 }
-const record = (offset: number, value: string | null) => ({ offset: String(offset), key: Buffer.from(`k${offset}`), value: value === null ? null : Buffer.from(value) });
+const record = (offset: number, value: string | null) => recordOf(offset, `k${offset}`, value);
 
 describe('PendingBatch', () => {
   it.each([false, true])('writes byte-path and general-path rows in record order, dead letters aside (upsert positions: %s)', (withSeq) => {

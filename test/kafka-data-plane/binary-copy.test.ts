@@ -12,6 +12,7 @@ import copyStreams from 'pg-copy-streams';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../helpers/orchestration.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
+import { recordOf } from '../../src/kafka/kafka-client.js';
 import type { ColumnPlan, ColumnType } from '../../src/tasks/kafka-record-decode.js';
 import { batchFactory, openBatchWriter, type PendingBatch } from '../../src/tasks/kafka-to-postgres-writer.js';
 
@@ -89,12 +90,12 @@ describe('binary COPY', () => {
   it('stores exactly what the text COPY stores, and dead-letters the same records (property)', async () => {
     await pool.query(`create table via_text (${DDL}); create table via_binary (${DDL})`);
     const records = fc.sample(fc.tuple(value, fc.constantFrom(undefined, 1, '\t')), { numRuns: 6000, seed: 20261125 });
-    const toRecord = ([object, space]: (typeof records)[number], offset: number) => ({ offset: String(offset), key: null, value: Buffer.from(JSON.stringify(object, null, space)) });
+    const toRecord = ([object, space]: (typeof records)[number], offset: number) => recordOf(offset, null, JSON.stringify(object, null, space));
     const viaText = batchFactory({ columns: COLUMNS, jsonColumns: [], withSeq: false, binary: false })();
     const viaBinary = batchFactory({ columns: COLUMNS, jsonColumns: [], withSeq: false, binary: true })();
     // JSON texts JSON.stringify does not write: negative zeros, exponents, trailing zeros, underflow.
     const raw = ['{"id":1,"d":-0,"i":-0,"b":-0}', '{"id":2,"d":-0.0}', '{"id":3,"d":-0e5,"i":1e3,"b":-2E2}', '{"id":4,"d":"-0"}', '{"id":5,"d":1e-400}', '{"id":6,"d":7.50,"i":7.0}', '{"id":7,"d":-1.25e-7}'];
-    const all = [...records.map(toRecord), ...raw.map((text, i) => ({ offset: String(records.length + i), key: null, value: Buffer.from(text) }))];
+    const all = [...records.map(toRecord), ...raw.map((text, i) => recordOf(records.length + i, null, text))];
     viaText.addRange(0, all, 0, all.length);
     viaBinary.addRange(0, all, 0, all.length);
 
@@ -133,7 +134,7 @@ describe('binary COPY', () => {
       // A zoneless timestamp lands as the session reads it: Paris time.
       const writer = await openBatchWriter(paris, { ...options, table: 'exact', columns });
       const batch = writer.newBatch();
-      batch.addRange(0, [{ offset: '0', key: null, value: Buffer.from('{"id":1,"at":"2024-07-01 12:00"}') }], 0, 1);
+      batch.addRange(0, [recordOf(0, null, '{"id":1,"at":"2024-07-01 12:00"}')], 0, 1);
       expect(await writer.write(batch, new Map([[0, { expected: undefined, next: 1n }]]), new AbortController().signal)).toMatchObject({ status: 'committed', rows: 1 });
       await writer.close();
       const { rows } = await pool.query<{ at: Date }>('select at from exact where id = 1');
