@@ -98,7 +98,6 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   const { logger, signal, topic } = options;
   const admin = createKafkaAdmin(options.kafka, options.brokers);
   const writers: BatchWriter[] = [];
-  let secondPool: pg.Pool | undefined;
   let decoder: BackgroundDecoder | undefined;
   let consumer: GroupConsumer | undefined;
   const timers: NodeJS.Timeout[] = [];
@@ -127,11 +126,11 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     ] as const);
     // A second connection, so the next batch streams in while this one commits. Not when a
     // unique index of an append target could make the two transactions wait on each other (the
-    // upsert runs only after the batch before committed). Its own pool of one: the task pool may
-    // be full of other tasks' connections.
+    // upsert runs only after the batch before committed). From a pool of its own (secondPoolOf):
+    // the task pool may be full of other tasks' connections.
     const secondWriter =
       options.mode === 'upsert' || !w.targetHasUniqueIndex
-        ? openBatchWriter((secondPool = createSecondPool(options.pool)), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
+        ? openBatchWriter(secondPoolOf(options.pool), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
             writers.push(opened);
           })
         : Promise.resolve();
@@ -509,7 +508,6 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await Promise.allSettled([consumer?.stop(), decoder?.close(), ...writers.map((writer) => writer.close()), admin.close()]);
-    await secondPool?.end();
   }
 }
 
@@ -524,12 +522,25 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { readonl
 }
 
 /** A pool of one connection with the task pool's settings (pg keeps the password non-enumerable). */
-function createSecondPool(pool: pg.Pool): pg.Pool {
+/**
+ * The pool of the second writers of a task pool, kept across runs. A PostgreSQL backend COPYs
+ * faster once it has COPYed a million rows or so (its CPU per 500,000 rows of the bench went 0.86
+ * → 0.48 s over its first 3,000,000, .scratch measurement in bench/README.md); a pool of one made
+ * for each run gave every run a cold backend for half its batches. As many connections as the task
+ * pool (one per task running at once, so a run never waits for one), closed when idle as long as
+ * the task pool's are; idle ones never keep the process alive.
+ */
+const secondPools = new WeakMap<pg.Pool, pg.Pool>();
+
+function secondPoolOf(pool: pg.Pool): pg.Pool {
+  const existing = secondPools.get(pool);
+  if (existing !== undefined && !(existing as unknown as { ending?: boolean }).ending) return existing;
   const options = pool.options as unknown as Record<string, unknown>;
   const settings = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
   if (typeof options['password'] === 'string') settings['password'] = options['password'];
-  const second = new pg.Pool({ ...settings, max: 1 } as pg.PoolConfig);
+  const second = new pg.Pool({ ...settings, max: pool.options.max ?? 10, idleTimeoutMillis: pool.options.idleTimeoutMillis ?? 30_000, allowExitOnIdle: true } as pg.PoolConfig);
   second.on('error', () => {});
   second.on('connect', (client) => client.on('error', () => {}));
+  secondPools.set(pool, second);
   return second;
 }
