@@ -6,7 +6,7 @@
  * value, a headers array folded into a fresh object per header; its Batch then parses every
  * offset string again into a BigInt to drop records below the fetch offset. A consume-only loop
  * over 1,000,000 records of 200 bytes spent ~2 s of its main thread and ~1.3 s of V8's GC
- * helpers on that alone (.scratch-style measurement in bench/README.md).
+ * helpers on that alone (bench/README.md).
  *
  * Here a record is one small object (RecordView) over the fetched bytes: its key, value, headers,
  * offset and timestamp are what kafkajs would give, computed when read. dfm's hot paths read the
