@@ -532,6 +532,13 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { readonl
  */
 const secondPools = new WeakMap<pg.Pool, pg.Pool>();
 
+/** Closes the second writers' pool of a task pool (with the task pool, on shutdown). */
+export async function endSecondPool(pool: pg.Pool): Promise<void> {
+  const second = secondPools.get(pool);
+  secondPools.delete(pool);
+  await second?.end();
+}
+
 function secondPoolOf(pool: pg.Pool): pg.Pool {
   const existing = secondPools.get(pool);
   if (existing !== undefined && !(existing as unknown as { ending?: boolean }).ending) return existing;
