@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { processData, ResponseFrames } from './framed-socket.js';
-import { kafkajsOriginals } from './kafkajs-record-views.js';
+import { kafkajsOriginals } from './kafkajs.js';
 
 const require = createRequire(import.meta.url);
 

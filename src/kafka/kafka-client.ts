@@ -2,15 +2,16 @@
  * The one module that knows kafkajs. kafkajs is unmaintained (its issues 1603, 1005, 1046), so
  * every other part of dfm talks to Kafka through the functions here, and the client can change
  * behind them: topic checks, end offsets, a keyed producer, and a group consumer whose start
- * positions come from the caller (dfm's offsets live in Postgres, not in Kafka). Two modules beside
- * it change how kafkajs reads what the broker sends, not what it sends or when:
- * kafkajs-record-views.ts (a record is one view over the fetched bytes instead of ~15 objects) and
- * framed-socket.ts (each response read into one buffer of its own).
+ * positions come from the caller (dfm's offsets live in Postgres, not in Kafka). kafkajs itself
+ * comes from kafkajs.ts, with leaner internals for reading and grouping records (never a change to
+ * what goes over the wire), and its sockets from framed-socket.ts (each response read into one
+ * buffer of its own).
  */
 import type { Admin, Consumer, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
-// kafkajs with dfm's record decoding (kafkajs-record-views.ts): never import kafkajs' values directly.
+// kafkajs with some of its internals replaced (kafkajs.ts): never import kafkajs' values directly.
 import { framedSocketFactory } from './framed-socket.js';
-import { kafkajs, type ConsumedRecord } from './kafkajs-record-views.js';
+import { kafkajs } from './kafkajs.js';
+import type { ConsumedRecord } from './kafkajs-record-views.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 

@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { kafkajsOriginals, recordOf } from './kafkajs-record-views.js';
+import { kafkajsOriginals } from './kafkajs.js';
+import { recordOf } from './kafkajs-record-views.js';
 
 const require = createRequire(import.meta.url);
 type Decoded = { records: Record<string, unknown>[] } & Record<string, unknown>;
@@ -127,5 +128,24 @@ describe("dfm's kafkajs record decoding", () => {
     expect([r.offset, r.key?.toString(), r.value, r.valueLength, r.headers]).toEqual(['9007199254740993', 'k', null, -1, {}]);
     const big = recordOf(7, null, 'x'.repeat(300));
     expect([big.offset, big.key, big.value?.length, big.bytes.toString('utf8', big.valueStart, big.valueStart + big.valueLength)]).toEqual(['7', null, 300, 'x'.repeat(300)]);
+  });
+});
+
+describe("dfm's kafkajs producer grouping", () => {
+  it("groups messages by partition exactly as kafkajs' own, in one pass", async () => {
+    const { groupMessagesPerPartition } = await import('./kafkajs.js');
+    const theirs = kafkajsOriginals.groupMessagesPerPartition as typeof groupMessagesPerPartition;
+    expect(require('kafkajs/src/producer/groupMessagesPerPartition')).toBe(groupMessagesPerPartition);
+    fc.assert(
+      fc.property(fc.array(fc.nat({ max: 1000 }), { maxLength: 200 }), fc.integer({ min: 0, max: 5 }), (messages, partitions) => {
+        const args = { topic: 't', partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({ partitionId })), messages, partitioner: ({ message }: { message: number }) => message % Math.max(1, partitions) };
+        expect(groupMessagesPerPartition(args)).toEqual(theirs(args));
+      }),
+      { numRuns: 200, seed: 20261126 },
+    );
+    // Linear: 100,000 messages to 3 partitions at once (kafkajs' own copied ~1.7 billion elements).
+    const many = Array.from({ length: 100_000 }, (_, i) => i);
+    const grouped = groupMessagesPerPartition({ topic: 't', partitionMetadata: [0, 1, 2], messages: many, partitioner: ({ message }) => message % 3 });
+    expect([grouped[0]!.length, grouped[1]!.length, grouped[2]!.length]).toEqual([33_334, 33_333, 33_333]);
   });
 });

@@ -1,29 +1,18 @@
 /**
- * Leaner record decoding for kafkajs 2.2.4, installed before kafkajs loads (kafka-client.ts imports
- * this module first). kafkajs builds ~15 objects for every record it fetches: a Decoder and a
- * Buffer view for the record, Long and BigInt objects for its varlong timestamp delta, decimal
- * strings parsed back into a Long for its offset and timestamp, two Buffer views for key and
- * value, a headers array folded into a fresh object per header; its Batch then parses every
- * offset string again into a BigInt to drop records below the fetch offset. A consume-only loop
- * over 1,000,000 records of 200 bytes spent ~2 s of its main thread and ~1.3 s of V8's GC
- * helpers on that alone (bench/README.md).
+ * Leaner record decoding for kafkajs 2.2.4 (installed by kafkajs.ts before kafkajs loads). kafkajs
+ * builds ~15 objects for every record it fetches: a Decoder and a Buffer view for the record, Long
+ * and BigInt objects for its varlong timestamp delta, decimal strings parsed back into a Long for
+ * its offset and timestamp, two Buffer views for key and value, a headers array folded into a
+ * fresh object per header; its Batch then parses every offset string again into a BigInt to drop
+ * records below the fetch offset. A consume-only loop over 1,000,000 records of 200 bytes spent
+ * ~2 s of its main thread and ~1.3 s of V8's GC helpers on that alone (bench/README.md).
  *
  * Here a record is one small object (RecordView) over the fetched bytes: its key, value, headers,
  * offset and timestamp are what kafkajs would give, computed when read. dfm's hot paths read the
- * value's position (bytes, valueStart, valueLength) and never make a Buffer per record. Only two
- * kafkajs modules are replaced, through Node's require cache: the v2 record batch decoder and the
- * consumer's Batch (the per-fetch filtering); the network, group protocol and fetch loop stay
- * kafkajs'. kafkajs is unmaintained and pinned, and the version is checked: another one refuses to
- * start with a clear message instead of decoding wrongly.
+ * value's position (bytes, valueStart, valueLength) and never make a Buffer per record. This
+ * module gives kafkajs a v2 record batch decoder (decodeRecordBatch) and a consumer Batch
+ * (makeBatchClass) with the same inputs and outputs as its own.
  */
-import { createRequire } from 'node:module';
-import { processData } from './framed-socket.js';
-
-const require = createRequire(import.meta.url);
-
-/** The kafkajs release these replacements were written against (package-lock.json pins it). */
-export const KAFKAJS_VERSION = '2.2.4';
-
 const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
 const TRANSACTIONAL_FLAG_MASK = 0x10;
 const CONTROL_FLAG_MASK = 0x20;
@@ -32,7 +21,7 @@ const CREATE_TIME = 0;
 /** The v2 batch header after the length field: epoch 4, magic 1, crc 4, attributes 2, last offset delta 4, timestamps 16, producer 8 + 2, sequence 4. */
 const HEADER_AFTER_LENGTH = 45;
 
-interface Codec {
+export interface Codec {
   decompress(buffer: Buffer): Promise<Buffer>;
 }
 
@@ -296,7 +285,7 @@ function readRecords(batch: ViewContext, bytes: Buffer, at: number, end: number,
  * kafkajs' recordBatch/v0/decoder: (fetchDecoder) → the batch context and its records. Reads the
  * header as kafkajs does, then the records as views.
  */
-async function decodeRecordBatch(fetchDecoder: { readInt64(): bigint; readInt32(): number; slice(n: number): { buffer: Buffer }; forward(n: number): void }): Promise<Omit<BatchContext, 'magicByte'> & { records: RecordView[] }> {
+export async function decodeRecordBatch(fetchDecoder: { readInt64(): bigint; readInt32(): number; slice(n: number): { buffer: Buffer }; forward(n: number): void }): Promise<Omit<BatchContext, 'magicByte'> & { records: RecordView[] }> {
   const firstOffset = fetchDecoder.readInt64();
   const length = fetchDecoder.readInt32();
   const { buffer: bytes } = fetchDecoder.slice(length);
@@ -338,6 +327,12 @@ async function decodeRecordBatch(fetchDecoder: { readInt64(): bigint; readInt32(
 
 let lookupCodecByAttributes: (attributes: number) => Codec | null = () => null;
 
+/** What the decoder takes from kafkajs itself: its partial-message error (its fetch loop stops on it by name) and its codecs. */
+export function useKafkajsParts(parts: { KafkaJSPartialMessageError: new (message: string) => Error; lookupCodecByAttributes: (attributes: number) => Codec | null }): void {
+  partialError = parts.KafkaJSPartialMessageError;
+  lookupCodecByAttributes = parts.lookupCodecByAttributes;
+}
+
 interface PartitionData {
   readonly partition: number;
   readonly highWatermark: string;
@@ -350,7 +345,7 @@ interface PartitionData {
  * found by number, not by parsing every offset string, and the control-record filter runs only on
  * fetches that hold control batches.
  */
-function makeBatchClass(filterAbortedMessages: (input: { messages: readonly RecordView[]; abortedTransactions: unknown }) => RecordView[]) {
+export function makeBatchClass(filterAbortedMessages: (input: { messages: readonly RecordView[]; abortedTransactions: unknown }) => RecordView[]) {
   return class Batch {
     readonly fetchedOffset: string;
     readonly topic: string;
@@ -428,51 +423,3 @@ function isBelow(record: RecordView, fetched: bigint, fetchedNumber: number): bo
   if (base === base && fetchedNumber <= Number.MAX_SAFE_INTEGER) return base + record.offsetDelta < fetchedNumber;
   return record.batch.baseBig + BigInt(record.offsetDelta) < fetched;
 }
-
-/** Puts a module's exports into Node's require cache before anything requires it; returns the original ones. */
-function replaceModule(request: string, exports: unknown): unknown {
-  const path = require.resolve(request);
-  const original: unknown = require(path); // loaded once, so the cache entry exists with its Module object
-  const cached = require.cache[path];
-  if (!cached) throw new Error(`could not replace ${request}: not in the require cache`);
-  cached.exports = exports;
-  return original;
-}
-
-/** kafkajs' own record batch decoder and Batch, as they were before install() (for the tests that compare). */
-export const kafkajsOriginals: { decodeRecordBatch?: unknown; Batch?: unknown; processData?: unknown } = {};
-
-/** Marks dfm's decoder, so a second evaluation of this module (a test runner's fresh module graph) sees the work done. */
-const INSTALLED = Symbol.for('dfm.kafkajs-record-views');
-
-function install(): void {
-  const decoderPath = require.resolve('kafkajs/src/protocol/recordBatch/v0/decoder');
-  const installed = (require.cache[decoderPath]?.exports as Record<symbol, typeof kafkajsOriginals | undefined> | undefined)?.[INSTALLED];
-  if (installed) {
-    Object.assign(kafkajsOriginals, installed);
-    return;
-  }
-  const { version } = require('kafkajs/package.json') as { version: string };
-  if (version !== KAFKAJS_VERSION) {
-    throw new Error(`dfm replaces parts of kafkajs ${KAFKAJS_VERSION}'s record decoding, but kafkajs ${version} is installed. Install the version package-lock.json pins (npm ci).`);
-  }
-  if (require.cache[require.resolve('kafkajs')]) throw new Error("kafkajs was loaded before dfm replaced its record decoding: load it through src/kafka/kafkajs-record-views.ts's `kafkajs`, not with an import");
-  const errors = require('kafkajs/src/errors') as { KafkaJSPartialMessageError: new (message: string) => Error };
-  partialError = errors.KafkaJSPartialMessageError;
-  ({ lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression') as { lookupCodecByAttributes: typeof lookupCodecByAttributes });
-  const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as Parameters<typeof makeBatchClass>[0];
-  kafkajsOriginals.decodeRecordBatch = replaceModule('kafkajs/src/protocol/recordBatch/v0/decoder', decodeRecordBatch);
-  kafkajsOriginals.Batch = replaceModule('kafkajs/src/consumer/batch', makeBatchClass(filterAbortedMessages));
-  const connection = require('kafkajs/src/network/connection') as { prototype: { processData: unknown } };
-  kafkajsOriginals.processData = connection.prototype.processData;
-  connection.prototype.processData = processData;
-  Object.defineProperty(decodeRecordBatch, INSTALLED, { value: kafkajsOriginals });
-}
-
-install();
-
-/**
- * kafkajs itself, loaded after the replacements. (A static `import … from 'kafkajs'` anywhere would
- * load it first: Node loads an ES module's CommonJS imports before it runs any of the graph.)
- */
-export const kafkajs = require('kafkajs') as typeof import('kafkajs');

@@ -5,7 +5,7 @@
  */
 import { createConnection } from 'node:net';
 import type { LogEntry } from 'kafkajs';
-import { kafkajs } from './kafkajs-record-views.js';
+import { kafkajs } from './kafkajs.js';
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
