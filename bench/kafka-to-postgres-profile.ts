@@ -5,7 +5,8 @@
  * its other threads — V8's garbage collector helpers, libuv — and the threads that ended with the
  * run — the task's decoding worker —, the PostgreSQL backends of
  * the bench database, the broker) so it is visible which one is the bottleneck.
- * `--decode-on-worker=true|false` forces the decoding worker on or off. Meant to be run under the
+ * `--decode-on-worker=true|false` forces the decoding worker on or off; `--store-offsets=false` runs
+ * (c0) instead; `--checkpoint` starts each run after a CHECKPOINT. Meant to be run under the
  * profiler:
  *
  *   node --import tsx --cpu-prof --cpu-prof-dir=/tmp/k2p-prof bench/kafka-to-postgres-profile.ts --records=300000
@@ -28,6 +29,10 @@ const BATCH = Number(args['batch-size'] ?? 10_000);
 const RUNS = Number(args['runs'] ?? 1);
 /** --decode-on-worker=true|false: force the decoding worker on or off (default: the task's choice, on beyond 2 cores). */
 const DECODE_ON_WORKER = args['decode-on-worker'] === undefined ? undefined : args['decode-on-worker'] === 'true';
+/** --store-offsets=false: (c0), without the offsets in the transaction. */
+const STORE_OFFSETS = args['store-offsets'] !== 'false';
+/** --checkpoint: a CHECKPOINT before each run, as the bench does before each step. */
+const CHECKPOINT = args['checkpoint'] !== undefined && args['checkpoint'] !== 'false';
 const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
@@ -99,11 +104,12 @@ async function main(): Promise<void> {
           }
         });
       }, 100);
+      if (CHECKPOINT) await admin.query('checkpoint');
       const nodeBefore = process.cpuUsage();
       const threadsBefore = threadSeconds();
       const brokerBefore = broker ? cpuSeconds(broker) : 0;
       const began = performance.now();
-      const output = await consumeToPostgres({ ...benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }), decodeOnWorker: DECODE_ON_WORKER });
+      const output = await consumeToPostgres({ ...benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }), decodeOnWorker: DECODE_ON_WORKER, storeOffsets: STORE_OFFSETS });
       const seconds = (performance.now() - began) / 1000;
       const nodeCpu = process.cpuUsage(nodeBefore);
       const threadsAfter = threadSeconds();

@@ -66,6 +66,7 @@ async function main(): Promise<void> {
   const kafkaAdmin = createKafkaAdmin(kafka, brokers);
   const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
   const results: Record<string, unknown> = {};
+  let canCheckpoint = true;
   try {
     const { rows } = await admin.query<{ version: string }>('select version() as version');
     log(`${rows[0]!.version.split(' on ')[0]}; Node ${process.version}; ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH}`);
@@ -101,6 +102,7 @@ async function main(): Promise<void> {
       const order = Object.keys(steps) as (keyof typeof steps)[];
       const seconds: Partial<Record<keyof typeof steps, number>> = {};
       for (const step of round % 2 === 0 ? order : order.reverse()) {
+        await settle();
         seconds[step] = await steps[step](round);
         log(`round ${round + 1}: (${step}) ${rate(seconds[step])}`);
         best[step] = Math.min(best[step], seconds[step]);
@@ -167,6 +169,20 @@ async function main(): Promise<void> {
     await kafkaAdmin.close();
     await admin.query(`drop database if exists ${database} with (force)`).catch(() => {});
     await admin.end();
+  }
+
+  /**
+   * Every step starts from the same state of the server: what the steps before it wrote is on
+   * disk (a CHECKPOINT), so none pays for another's writes. Without it a step could run into a
+   * checkpoint the step before it started (each 1,000,000-row step writes ~300 MB of WAL;
+   * max_wal_size is 1 GB by default), and the ratios within a round swung 0.56–0.89.
+   */
+  async function settle(): Promise<void> {
+    if (!canCheckpoint) return;
+    await admin.query('checkpoint').catch((error: unknown) => {
+      canCheckpoint = false;
+      log(`no CHECKPOINT between steps (${(error as Error).message}): run the bench as a superuser or a member of pg_checkpoint for steadier figures`);
+    });
   }
 
   async function timeConsumeOnly(kafkaClient: typeof kafka, partitionRanges: Awaited<ReturnType<typeof kafkaAdmin.fetchPartitionRanges>>, decode: 'json' | 'bytes'): Promise<number> {
