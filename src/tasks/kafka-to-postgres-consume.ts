@@ -521,14 +521,13 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { readonl
   return settled.map((result) => (result as PromiseFulfilledResult<unknown>).value) as unknown as T;
 }
 
-/** A pool of one connection with the task pool's settings (pg keeps the password non-enumerable). */
 /**
  * The pool of the second writers of a task pool, kept across runs. A PostgreSQL backend COPYs
  * faster once it has COPYed a million rows or so (bench/README.md: its CPU per 500,000 rows went
- * 0.86 → 0.48 s over its first 3,000,000); a pool of one made
- * for each run gave every run a cold backend for half its batches. As many connections as the task
- * pool (one per task running at once, so a run never waits for one), closed when idle as long as
- * the task pool's are; idle ones never keep the process alive.
+ * 0.86 → 0.48 s over its first 3,000,000); a pool of one made for each run gave every run a cold
+ * backend for half its batches. The task pool's settings (pg keeps the password non-enumerable),
+ * as many connections (one per task running at once, so a run never waits for one), closed when
+ * idle as long as the task pool's are; idle ones never keep the process alive.
  */
 const secondPools = new WeakMap<pg.Pool, pg.Pool>();
 
