@@ -1,7 +1,8 @@
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { processData, ResponseFrames } from './framed-socket.js';
+import type net from 'node:net';
+import { framedSocketFactory, processData, ResponseFrames } from './framed-socket.js';
 import { kafkajsOriginals } from './kafkajs.js';
 
 const require = createRequire(import.meta.url);
@@ -98,5 +99,19 @@ describe('processData (kafkajs Connection)', () => {
       { numRuns: 100, seed: 20261126 },
     );
     expect(require('kafkajs/src/network/connection').prototype.processData).toBe(processData);
+  });
+});
+
+describe('framedSocketFactory', () => {
+  it("hands TLS connections to kafkajs' own factory, with the arguments it was given", () => {
+    const given: unknown[] = [];
+    const tlsSocket = {} as net.Socket;
+    const factory = framedSocketFactory((args) => {
+      given.push(args);
+      return tlsSocket;
+    });
+    const args = { host: 'kafka.example', port: 9093, ssl: { rejectUnauthorized: true }, onConnect: () => {} };
+    expect(factory(args)).toBe(tlsSocket);
+    expect(given).toEqual([args]);
   });
 });

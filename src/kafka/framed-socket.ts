@@ -6,32 +6,31 @@
  * 1,000,000 records of 200 bytes, in kafka.to_postgres' profile). Kafka frames every response
  * with its length first, so the size is known after 4 bytes.
  *
- * TLS connections keep kafkajs' own factory (tls.connect cannot read into a caller's buffer).
+ * TLS connections go to kafkajs' own factory (tls.connect cannot read into a caller's buffer).
  */
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 
 /** What kafkajs passes its socket factory (kafkajs' ISocketFactory). */
-interface SocketFactoryArgs {
+export interface SocketFactoryArgs {
   readonly host: string;
   readonly port: number;
   readonly ssl?: tls.ConnectionOptions | boolean | null;
   readonly onConnect: () => void;
 }
 
+export type SocketFactory = (args: SocketFactoryArgs) => net.Socket;
+
 /** kafkajs' default keep-alive. */
 const KEEP_ALIVE_DELAY = 60_000;
 /** Where reads land until a response's length is known, and small responses whole. */
 const SCRATCH_BYTES = 64 * 1024;
 
-export function framedSocketFactory(): (args: SocketFactoryArgs) => net.Socket {
-  return ({ host, port, ssl, onConnect }) => {
-    if (ssl) {
-      const options = typeof ssl === 'object' ? ssl : {};
-      const socket = tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...options }, onConnect);
-      socket.setKeepAlive(true, KEEP_ALIVE_DELAY);
-      return socket;
-    }
+/** Plain TCP framed here; TLS by `forTls` (kafkajs' default factory). */
+export function framedSocketFactory(forTls: SocketFactory): SocketFactory {
+  return (args) => {
+    const { host, port, ssl, onConnect } = args;
+    if (ssl) return forTls(args);
     const frames = new ResponseFrames(
       (frame) => socket.emit('data', frame),
       (error) => socket.destroy(error),

@@ -10,7 +10,7 @@
 import type { Admin, Consumer, Kafka, KafkaConfig, LogEntry, Producer } from 'kafkajs';
 // kafkajs with some of its internals replaced (kafkajs.ts): never import kafkajs' values directly.
 import { framedSocketFactory } from './framed-socket.js';
-import { kafkajs } from './kafkajs.js';
+import { kafkajs, kafkajsSocketFactory } from './kafkajs.js';
 import type { ConsumedRecord } from './kafkajs-record-views.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -28,7 +28,7 @@ export function createKafka(brokers: readonly string[], logger: Logger, options:
     requestTimeout: 30_000,
     retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
-    socketFactory: framedSocketFactory(),
+    socketFactory: framedSocketFactory(kafkajsSocketFactory),
     logCreator: () => (entry: LogEntry) => {
       const { message, ...rest } = entry.log;
       const level = entry.level <= logLevel.ERROR ? 'error' : entry.level === logLevel.WARN ? 'warn' : 'debug';

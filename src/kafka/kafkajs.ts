@@ -18,7 +18,7 @@
  * module's CommonJS imports before it runs any module of the graph.
  */
 import { createRequire } from 'node:module';
-import { processData } from './framed-socket.js';
+import { processData, type SocketFactory } from './framed-socket.js';
 import { decodeRecordBatch, makeBatchClass, useKafkajsParts, type Codec } from './kafkajs-record-views.js';
 
 const require = createRequire(import.meta.url);
@@ -89,3 +89,6 @@ install();
 
 /** kafkajs itself, loaded after the replacements. */
 export const kafkajs = require('kafkajs') as typeof import('kafkajs');
+
+/** kafkajs' own socket factory (what it uses when given none). */
+export const kafkajsSocketFactory = (require('kafkajs/src/network/socketFactory') as () => SocketFactory)();
