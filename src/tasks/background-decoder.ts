@@ -6,15 +6,15 @@
  * own time and GC: worth it where a core is spare, not on two (kafka-to-postgres-consume.ts,
  * decodeOnWorker, has the figures).
  *
- * Per request the values of a run of records are copied into one transferable buffer (a fetch's
- * values lie close together in kafkajs' fetch buffer: one copy of the span, not one per record),
- * and the rows come back in another, with where each record's row ends (a dead letter's row is
+ * Per request the values of a run of records are copied into one transferable buffer
+ * (pack-values.ts), and the rows come back in another, with where each record's row ends (a dead letter's row is
  * empty) and the errors of the dead letters. Answers come in request order.
  */
 import { Worker } from 'node:worker_threads';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
+import { packValues } from './pack-values.js';
 
 export interface DecodeRequest {
   readonly id: number;
@@ -81,7 +81,7 @@ export function startBackgroundDecoder(columns: readonly ColumnPlan[], withSeq: 
   return {
     async encode(records, from, to) {
       if (failure !== undefined) throw failure;
-      const request = packValues(nextId++, records, from, to);
+      const request = packRequest(nextId++, records, from, to);
       const response = await new Promise<DecodeResponse>((resolve, reject) => {
         waiting.set(request.id, { resolve, reject });
         worker.postMessage(request, [request.bytes.buffer, request.starts.buffer, request.lengths.buffer]);
@@ -108,50 +108,11 @@ const { workerData } = require('node:worker_threads');
 })().catch((error) => { setImmediate(() => { throw error; }); });
 `;
 
-/** The values of records[from, to) in one new buffer: each run of values close together in one fetch buffer is one copy. */
-function packValues(id: number, records: readonly ConsumedRecord[], from: number, to: number): DecodeRequest {
-  const count = to - from;
-  const starts = new Int32Array(count);
-  const lengths = new Int32Array(count);
-  const spanOf = new Int32Array(count);
-  // Spans: [buffer, first byte, end] of runs of values in one ArrayBuffer with gaps < 1 KB (record headers).
-  const spanBuffers: ArrayBufferLike[] = [];
-  const spanFrom: number[] = [];
-  const spanTo: number[] = [];
-  let size = 0;
-  for (let k = 0; k < count; k++) {
-    const record = records[from + k]!;
-    const length = record.valueLength;
-    if (length < 0) {
-      lengths[k] = -1;
-      continue;
-    }
-    const last = spanBuffers.length - 1;
-    const buffer = record.bytes.buffer;
-    const offset = record.bytes.byteOffset + record.valueStart;
-    if (last >= 0 && spanBuffers[last] === buffer && offset >= spanTo[last]! && offset - spanTo[last]! < 1024) {
-      size += offset + length - spanTo[last]!;
-      spanTo[last] = offset + length;
-    } else {
-      spanBuffers.push(buffer);
-      spanFrom.push(offset);
-      spanTo.push(offset + length);
-      size += length;
-    }
-    spanOf[k] = spanBuffers.length - 1;
-    lengths[k] = length;
-  }
-  const bytes = new Uint8Array(new ArrayBuffer(size));
-  const spanAt: number[] = [];
-  let at = 0;
-  for (let s = 0; s < spanBuffers.length; s++) {
-    spanAt.push(at);
-    bytes.set(new Uint8Array(spanBuffers[s]!, spanFrom[s]!, spanTo[s]! - spanFrom[s]!), at);
-    at += spanTo[s]! - spanFrom[s]!;
-  }
-  for (let k = 0; k < count; k++) {
-    const record = records[from + k]!;
-    if (record.valueLength >= 0) starts[k] = spanAt[spanOf[k]!]! + record.bytes.byteOffset + record.valueStart - spanFrom[spanOf[k]!]!;
-  }
+/** The values of records[from, to) in one new buffer. */
+function packRequest(id: number, records: readonly ConsumedRecord[], from: number, to: number): DecodeRequest {
+  const starts = new Int32Array(to - from);
+  const lengths = new Int32Array(to - from);
+  let bytes = new Uint8Array(0);
+  packValues(records, from, to, starts, lengths, (size) => ({ bytes: (bytes = new Uint8Array(new ArrayBuffer(size))), at: 0 }));
   return { id, bytes, starts, lengths };
 }

@@ -22,6 +22,17 @@ import type { ColumnPlan, ColumnType } from './kafka-record-decode.js';
 import { parsedTimestamp, parseTimestamp, TimestampCheck } from './parse-timestamp.js';
 
 /**
+ * The kind of each column (numbered as BinaryKind, which assembly/binary-rows.ts shares) when
+ * binary rows of this plan can be written in one pass (writeInOrder): every column is one field
+ * whose name has no quote, backslash or control byte. Otherwise undefined.
+ */
+export function inOrderBinaryKinds(columns: readonly ColumnPlan[]): Uint8Array | undefined {
+  const plain = (name: string) => Buffer.from(name, 'utf8').every((b) => b >= 0x20 && b !== QUOTE && b !== BACKSLASH);
+  if (columns.length === 0 || !columns.every((c) => c.path.length === 1 && plain(c.path[0]!))) return undefined;
+  return Uint8Array.from(columns, (c) => BINARY_KINDS[c.type as keyof typeof BINARY_KINDS] ?? BinaryKind.Other);
+}
+
+/**
  * Writes the COPY line (with its newline) of the record whose value is src[from, to) (all of src
  * by default) at out[at…] and returns where it ends, or -1. In binary, it writes the row's fields
  * (copy-binary.ts), without the field count. A range rather than a subarray: a Buffer object per
@@ -170,7 +181,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   // Binary rows of records that list every column's key in plan order and nothing else (what a
   // producer serialising one schema sends) are written in one pass (writeInOrder); any other
   // record takes the two passes below.
-  const inOrder = binary && count > 0 && columns.every((c, k) => c.path.length === 1 && rawName[k]);
+  const inOrder = binary && inOrderBinaryKinds(columns) !== undefined;
   const typeCodes = Uint8Array.from(types, (t) => BINARY_KINDS[t as keyof typeof BINARY_KINDS] ?? BinaryKind.Other);
 
   return function writeCopyLine(src: Buffer, out: Buffer, at: number, from = 0, to = src.length): number {

@@ -22,6 +22,7 @@ import type { Logger } from '../lib/logger.js';
 import type { ConsumedRecord } from '../kafka/kafka-client.js';
 import type { EncodedRecords } from './background-decoder.js';
 import { KeptRecords } from './kept-records.js';
+import { compileWasmRowEncoder, type WasmRowEncoder } from './binary-rows-wasm-encoder.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeBinaryRowStart, writeInt32 } from './copy-binary.js';
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
 import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
@@ -96,6 +97,8 @@ export class PendingBatch {
     private readonly withSeq: boolean,
     /** Rows in PostgreSQL's binary COPY format (copy-binary.ts) instead of text. */
     readonly binary: boolean,
+    /** Binary rows built in WebAssembly (binary-rows-wasm-encoder.ts); undefined when the plan has no one-pass path. */
+    private readonly wasm: WasmRowEncoder | undefined = undefined,
   ) {}
 
   /** Adds records[from, to) of the partition; records of one partition must come in offset order. */
@@ -103,39 +106,74 @@ export class PendingBatch {
     if (to <= from) return;
     this.track(partition, to - from);
     this.kept.addRun(partition, records, from, to);
-    const write = this.write;
-    for (let index = from; index < to; index++) {
-      const record = records[index]!;
-      const length = record.valueLength;
-      if (write !== undefined && length >= 0) {
-        // The byte path, from the fetched bytes: the line goes straight into the chunk, or the
-        // record takes the general one.
-        const chunk = this.room((this.binary ? binaryRowRoom(length, this.columnCount) : copyLineRoom(length, this.columnCount)) + ROW_START_ROOM);
-        const end = write(record.bytes, chunk, this.writeRowStart(chunk, this.used), record.valueStart, record.valueStart + length);
-        if (end >= 0) {
-          this.used = end;
-          this.rows++;
-          continue;
-        }
-      }
-      const value = record.value;
-      const line = this.decode(value);
-      if (Buffer.isBuffer(line)) {
-        const chunk = this.room(line.length + ROW_START_ROOM);
-        const at = this.writeRowStart(chunk, this.used);
-        this.used = at + line.copy(chunk, at);
-        this.rows++;
-        continue;
-      }
-      if (typeof line !== 'string') {
-        this.dead.push({ partition, offset: record.offset, key: record.key, value, error: line.error });
-        continue;
-      }
-      this.pending += this.withSeq ? `${this.rows}\t${line}` : line;
-      this.rows++;
-      if (++this.pendingLines === PENDING_LINES || write !== undefined) this.writePending();
-    }
+    if (this.wasm !== undefined) this.addFromWasm(partition, records, from, to, this.wasm);
+    else for (let index = from; index < to; index++) this.addOne(partition, records[index]!);
     this.writePending();
+  }
+
+  /** The rows the WebAssembly encoder builds, copied into the chunks run by run; each record it gives back takes addOne. */
+  private addFromWasm(partition: number, records: readonly ConsumedRecord[], from: number, to: number, wasm: WasmRowEncoder): void {
+    const { bytes, start, ends } = wasm.encode(records, from, to);
+    let run = start;
+    let at = start;
+    for (let k = 0; k < to - from; k++) {
+      const end = ends[k]!;
+      if (end >= 0) {
+        // The position field follows the field count and its own length word.
+        if (this.withSeq) writeInt32(bytes, at + 6, this.rows);
+        this.rows++;
+        at = end;
+        continue;
+      }
+      this.append(bytes, run, at);
+      this.addOne(partition, records[from + k]!);
+      run = at;
+    }
+    this.append(bytes, run, at);
+  }
+
+  /** One record: its row by the byte path or the general decoder, or a dead letter. */
+  private addOne(partition: number, record: ConsumedRecord): void {
+    const write = this.write;
+    const length = record.valueLength;
+    if (write !== undefined && length >= 0) {
+      // The byte path, from the fetched bytes: the line goes straight into the chunk, or the
+      // record takes the general one.
+      const chunk = this.room((this.binary ? binaryRowRoom(length, this.columnCount) : copyLineRoom(length, this.columnCount)) + ROW_START_ROOM);
+      const end = write(record.bytes, chunk, this.writeRowStart(chunk, this.used), record.valueStart, record.valueStart + length);
+      if (end >= 0) {
+        this.used = end;
+        this.rows++;
+        return;
+      }
+    }
+    const value = record.value;
+    const line = this.decode(value);
+    if (Buffer.isBuffer(line)) {
+      const chunk = this.room(line.length + ROW_START_ROOM);
+      const at = this.writeRowStart(chunk, this.used);
+      this.used = at + line.copy(chunk, at);
+      this.rows++;
+      return;
+    }
+    if (typeof line !== 'string') {
+      this.dead.push({ partition, offset: record.offset, key: record.key, value, error: line.error });
+      return;
+    }
+    this.pending += this.withSeq ? `${this.rows}\t${line}` : line;
+    this.rows++;
+    if (++this.pendingLines === PENDING_LINES || write !== undefined) this.writePending();
+  }
+
+  /** Bytes src[from, to) at the end of the COPY data, across chunks as they fill. */
+  private append(src: Buffer, from: number, to: number): void {
+    while (from < to) {
+      const chunk = this.room(1);
+      const count = Math.min(to - from, chunk.length - this.used);
+      src.copy(chunk, this.used, from, from + count);
+      this.used += count;
+      from += count;
+    }
   }
 
   /**
@@ -259,7 +297,7 @@ export class PendingBatch {
 
   /** The same batch less the records below the stored offsets (decoded again: a defence, never expected). */
   withoutBelow(stored: ReadonlyMap<number, bigint>): PendingBatch {
-    const batch = new PendingBatch(this.decode, this.write, this.columnCount, this.withSeq, this.binary);
+    const batch = new PendingBatch(this.decode, this.write, this.columnCount, this.withSeq, this.binary, this.wasm);
     for (let i = 0; i < this.kept.length; i++) {
       const partition = this.kept.partition(i);
       const record = this.kept.record(i);
@@ -323,7 +361,8 @@ export interface BatchLayout {
 export function batchFactory(layout: BatchLayout): () => PendingBatch {
   const decode = layout.binary ? compileBinaryRowDecoder(layout.columns) : compileCopyLineDecoder(layout.columns);
   const write = compileJsonCopyWriter(layout.columns, new Set(layout.jsonColumns), layout.binary);
-  return () => new PendingBatch(decode, write, layout.columns.length, layout.withSeq, layout.binary);
+  const wasm = layout.binary ? compileWasmRowEncoder(layout.columns, layout.withSeq) : undefined;
+  return () => new PendingBatch(decode, write, layout.columns.length, layout.withSeq, layout.binary, wasm);
 }
 
 export interface BatchWriter {
