@@ -43,6 +43,9 @@ let plan: usize = 0;
 let columns: i32 = 0;
 /** parseTimestamp's instant: microseconds since 2000-01-01 00:00 UTC. */
 let instant: i64 = 0;
+/** The last date parseTimestamp took (yyyymmdd) and its days since 2000-01-01. */
+let lastDate: i32 = -1;
+let lastDays: i32 = 0;
 
 /** Where the caller may lay out its memory: after this module's own data. */
 export function heapBase(): usize {
@@ -93,6 +96,15 @@ function skipSpace(i: usize, n: usize): usize {
   return i;
 }
 
+/** a[0, length) equals b[0, length): a name is short, eight bytes at a time then one by one. */
+@inline
+function sameBytes(a: usize, b: usize, length: usize): bool {
+  let k: usize = 0;
+  for (; k + 8 <= length; k += 8) if (load<u64>(a + k) != load<u64>(b + k)) return false;
+  for (; k < length; k++) if (load<u8>(a + k) != load<u8>(b + k)) return false;
+  return true;
+}
+
 @inline
 function isDigit(b: u8): bool {
   return b >= ZERO && b <= NINE;
@@ -120,7 +132,7 @@ function writeRow(from: usize, n: usize, out: usize): isize {
     const nameLength = <usize>load<i32>(column + 12);
     // "name"
     if (i >= n || load<u8>(i) != QUOTE || i + 1 + nameLength >= n || load<u8>(i + 1 + nameLength) != QUOTE) return -1;
-    if (memory.compare(i + 1, name, nameLength) != 0) return -1;
+    if (!sameBytes(i + 1, name, nameLength)) return -1;
     i = skipSpace(i + nameLength + 2, n);
     if (i >= n || load<u8>(i) != COLON) return -1;
     i = skipSpace(i + 1, n);
@@ -181,10 +193,9 @@ function writeRow(from: usize, n: usize, out: usize): isize {
         o = p;
         i = k + 1;
       } else if (type == TIMESTAMPTZ) {
-        // Only what parseTimestamp reads: ASCII without escapes (anything else is given back).
-        let k = i + 1;
-        while (k < n && !stopsText(load<u8>(k))) k++;
-        if (k >= n || load<u8>(k) != QUOTE || !parseTimestamp(i + 1, k)) return -1;
+        // The timestamp must end at the closing quote: no escape, nothing after it.
+        const k = parseTimestamp(i + 1, n);
+        if (k == 0) return -1;
         store<u32>(o, bswap<u32>(8));
         store<u64>(o + 4, bswap<u64>(<u64>instant));
         o += 12;
@@ -306,84 +317,101 @@ function powerOfTen(k: i32): f64 {
   return p;
 }
 
+/** src[k], or 0 at or past n (0 is none of the bytes a timestamp or its closing quote has). */
 @inline
-function twoDigits(i: usize): i32 {
-  return <i32>(load<u8>(i) - ZERO) * 10 + <i32>(load<u8>(i + 1) - ZERO);
+function byteAt(k: usize, n: usize): u32 {
+  return k < n ? <u32>load<u8>(k) : 0;
 }
 
+/** The two digits at src[k…] as a number, or -1. */
 @inline
-function digits(i: usize, count: usize): bool {
-  for (let k = i; k < i + count; k++) if (!isDigit(load<u8>(k))) return false;
-  return true;
+function twoDigits(k: usize, n: usize): i32 {
+  const a = byteAt(k, n) - ZERO;
+  const b = byteAt(k + 1, n) - ZERO;
+  return a > 9 || b > 9 ? -1 : <i32>(a * 10 + b);
 }
 
 /**
- * parse-timestamp.ts' parseTimestamp for src[i, to), with the instant in `instant`; false for
- * what it does not take, and (given back, for the JavaScript path to decide) for a fraction of
- * more than 6 digits, year 0, a day the month does not have and a zone beyond ±15:59.
+ * parse-timestamp.ts' parseTimestamp of the string that starts at src[i] and must end at a quote
+ * (no escape: a backslash ends the grammar like any other byte), read in one pass: returns the
+ * closing quote's index with the instant in `instant`, or 0. Also 0 (given back, for the
+ * JavaScript path to decide and name) for a fraction of more than 6 digits, year 0, a day the
+ * month does not have and a zone beyond ±15:59.
  */
-function parseTimestamp(i: usize, to: usize): bool {
-  if (to - i < 10 || !digits(i, 4) || load<u8>(i + 4) != MINUS || !digits(i + 5, 2) || load<u8>(i + 7) != MINUS || !digits(i + 8, 2)) return false;
-  const year = twoDigits(i) * 100 + twoDigits(i + 2);
-  const month = twoDigits(i + 5);
-  const day = twoDigits(i + 8);
-  if (month < 1 || month > 12 || day < 1 || day > 31) return false;
+function parseTimestamp(i: usize, n: usize): usize {
+  const century = twoDigits(i, n);
+  const years = twoDigits(i + 2, n);
+  const month = twoDigits(i + 5, n);
+  const day = twoDigits(i + 8, n);
+  if (century < 0 || years < 0 || month < 0 || day < 0 || byteAt(i + 4, n) != MINUS || byteAt(i + 7, n) != MINUS) return 0;
+  const year = century * 100 + years;
+  if (month < 1 || month > 12 || day < 1 || day > 31) return 0;
   let hour = 0;
   let minute = 0;
   let second = 0;
   let micros = 0;
   let zoneMinutes = 0;
   let k = i + 10;
-  if (k < to) {
-    const t = load<u8>(k);
-    if (to - k < 6 || (t != 0x54 && t != SPACE) || !digits(k + 1, 2) || load<u8>(k + 3) != COLON || !digits(k + 4, 2)) return false;
-    hour = twoDigits(k + 1);
-    minute = twoDigits(k + 4);
-    if (hour > 23 || minute > 59) return false;
+  let b = byteAt(k, n);
+  if (b == 0x54 || b == SPACE) {
+    // Thh:mm
+    hour = twoDigits(k + 1, n);
+    minute = twoDigits(k + 4, n);
+    if (hour < 0 || minute < 0 || byteAt(k + 3, n) != COLON || hour > 23 || minute > 59) return 0;
     k += 6;
-    if (k < to && load<u8>(k) == COLON) {
-      if (to - k < 3 || !digits(k + 1, 2)) return false;
-      second = twoDigits(k + 1);
-      if (second > 59) return false;
+    b = byteAt(k, n);
+    if (b == COLON) {
+      second = twoDigits(k + 1, n);
+      if (second < 0 || second > 59) return 0;
       k += 3;
-      if (k < to && load<u8>(k) == DOT) {
+      b = byteAt(k, n);
+      if (b == DOT) {
         const from = ++k;
         let fraction = 0;
-        while (k < to && isDigit(load<u8>(k)) && k - from < 7) fraction = fraction * 10 + <i32>(load<u8>(k++) - ZERO);
+        let d = byteAt(k, n) - ZERO;
+        while (d <= 9 && k - from < 7) {
+          fraction = fraction * 10 + <i32>d;
+          d = byteAt(++k, n) - ZERO;
+        }
         const count = <i32>(k - from);
-        if (count == 0 || count > 6) return false;
+        if (count == 0 || count > 6) return 0;
         micros = fraction;
         for (let j = count; j < 6; j++) micros *= 10;
+        b = byteAt(k, n);
       }
     }
-    if (k < to) {
-      const zone = load<u8>(k);
-      if (zone == 0x5a || zone == 0x7a) {
-        if (++k != to) return false;
-      } else {
-        if ((zone != PLUS && zone != MINUS) || to - k < 3 || !digits(k + 1, 2)) return false;
-        const hours = twoDigits(k + 1);
-        if (hours > 23) return false;
+    if (b == 0x5a || b == 0x7a) {
+      // Z or z
+      b = byteAt(++k, n);
+    } else if (b == PLUS || b == MINUS) {
+      const hours = twoDigits(k + 1, n);
+      if (hours < 0 || hours > 23) return 0;
+      k += 3;
+      let minutes = 0;
+      if (byteAt(k, n) == COLON) {
+        minutes = twoDigits(k + 1, n);
+        if (minutes < 0) return 0;
         k += 3;
-        let minutes = 0;
-        if (k < to) {
-          if (load<u8>(k) == COLON) k++;
-          if (to - k != 2 || !digits(k, 2)) return false;
-          minutes = twoDigits(k);
-          if (minutes > 59) return false;
-          k += 2;
-        }
-        zoneMinutes = hours * 60 + minutes;
-        if (zoneMinutes > MAX_ZONE_MINUTES) return false;
-        if (zone == MINUS) zoneMinutes = -zoneMinutes;
-      }
+      } else if ((minutes = twoDigits(k, n)) >= 0) k += 2;
+      else minutes = 0;
+      if (minutes > 59) return 0;
+      zoneMinutes = hours * 60 + minutes;
+      if (zoneMinutes > MAX_ZONE_MINUTES) return 0;
+      if (b == MINUS) zoneMinutes = -zoneMinutes;
+      b = byteAt(k, n);
     }
   }
-  if (year == 0 || day > daysInMonth(year, month)) return false;
-  const days = <i64>(daysFromCivil(year, month, day) - DAYS_1970_TO_2000);
-  const seconds = days * 86400 + <i64>(hour * 3600 + (minute - zoneMinutes) * 60 + second);
+  if (b != QUOTE) return 0;
+  // Records in a row mostly share their date: its days are computed once (divisions are slow).
+  const date = year * 10000 + month * 100 + day;
+  if (date != lastDate) {
+    if (year == 0 || day > daysInMonth(year, month)) return 0;
+    lastDays = daysFromCivil(year, month, day) - DAYS_1970_TO_2000;
+    lastDate = date;
+  }
+  const seconds = <i64>lastDays * 86400 + <i64>(hour * 3600 + (minute - zoneMinutes) * 60 + second);
   instant = seconds * 1000000 + <i64>micros;
-  return true;
+  return k;
 }
 
 function daysInMonth(year: i32, month: i32): i32 {
