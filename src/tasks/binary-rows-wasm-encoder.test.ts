@@ -160,6 +160,15 @@ describe('compileWasmRowEncoder', () => {
       expect(bytes.subarray(at, ends[k]!).equals(javascriptRow(PLAN, v, false)!), v.toString('utf8')).toBe(true);
       at = ends[k]!;
     });
+    // The same rows from values already side by side (the decoding worker's requests); the
+    // first call's rows are copied out first, as PendingBatch does (a call reuses the memory).
+    const first = Buffer.from(bytes.subarray(start, ends[records.length - 1]!));
+    const firstEnds = Array.from(ends, (e) => (e < 0 ? e : e - start));
+    const packed = Buffer.concat([Buffer.from('xx'), ...values]);
+    const valueStarts = Int32Array.from(records, (_, k) => (k === 2500 ? 0 : 2 + values.slice(0, k < 2500 ? k : k - 1).reduce((n, v) => n + v.length, 0)));
+    const again = encoder.encodeValues(packed, valueStarts, Int32Array.from(records, (_, k) => (k === 2500 ? -1 : values[k < 2500 ? k : k - 1]!.length)));
+    expect(Array.from(again.ends, (e) => (e < 0 ? e : e - again.start))).toEqual(firstEnds);
+    expect(again.bytes.subarray(again.start, again.ends[records.length - 1]!).equals(first)).toBe(true);
   });
 
   it('has no encoder for plans without a one-pass path', () => {

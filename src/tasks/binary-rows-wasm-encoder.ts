@@ -44,6 +44,8 @@ export interface WasmRows {
 export interface WasmRowEncoder {
   /** Rows of records[from, to), back to back; with a position field of 0 in upsert mode (PendingBatch writes the position). */
   encode(records: readonly ConsumedRecord[], from: number, to: number): WasmRows;
+  /** The same for values already side by side in `values` (the decoding worker's requests): value k is [starts[k], starts[k] + lengths[k]), -1 for null. */
+  encodeValues(values: Uint8Array, starts: Int32Array, lengths: Int32Array): WasmRows;
 }
 
 /** Reads and writes of the module may run this far past a value or a row. */
@@ -99,32 +101,47 @@ export function compileWasmRowEncoder(columns: readonly ColumnPlan[], withSeq: b
   // Where packValues leaves each value (it cannot write into the memory: it may grow meanwhile).
   let starts = new Int32Array(256);
   let lengths = new Int32Array(256);
+  const scratchFor = (n: number): void => {
+    if (starts.length >= n) return;
+    starts = new Int32Array(n);
+    lengths = new Int32Array(n);
+  };
+  // In the memory for a call of n records: starts, lengths and ends (Int32 each), the values, then the rows.
+  const layout = (n: number, size: number, valueLengths: Int32Array): { valuesAt: number; out: number } => {
+    const valuesAt = callAt + n * 12;
+    const out = align(valuesAt + size + SLACK);
+    let room = 0;
+    for (let k = 0; k < n; k++) room += binaryRowRoom(Math.max(0, valueLengths[k]!), count) + BINARY_ROW_START_BYTES;
+    ensure(out + room + SLACK);
+    return { valuesAt, out };
+  };
+  const run = (n: number, out: number, valueLengths: Int32Array): WasmRows => {
+    const buffer = memory.buffer;
+    new Int32Array(buffer, callAt, n).set(starts.subarray(0, n));
+    new Int32Array(buffer, callAt + n * 4, n).set(valueLengths.subarray(0, n));
+    wasm.encode(callAt, callAt + n * 4, callAt + n * 8, n, out, withSeq ? 1 : 0);
+    return { bytes, start: out, ends: new Int32Array(buffer, callAt + n * 8, n) };
+  };
 
   return {
     encode(records, from, to) {
       const n = to - from;
-      if (starts.length < n) {
-        starts = new Int32Array(n);
-        lengths = new Int32Array(n);
-      }
-      // In the memory: starts, lengths and ends (Int32 each), the values, then the rows.
-      const startsAt = callAt;
-      const lengthsAt = startsAt + n * 4;
-      const endsAt = lengthsAt + n * 4;
-      const valuesAt = endsAt + n * 4;
+      scratchFor(n);
       let out = 0;
       packValues(records, from, to, starts, lengths, (size) => {
-        out = align(valuesAt + size + SLACK);
-        let room = 0;
-        for (let k = 0; k < n; k++) room += binaryRowRoom(Math.max(0, lengths[k]!), count) + BINARY_ROW_START_BYTES;
-        ensure(out + room + SLACK);
-        return { bytes, at: valuesAt };
+        const at = layout(n, size, lengths);
+        out = at.out;
+        return { bytes, at: at.valuesAt };
       });
-      const buffer = memory.buffer;
-      new Int32Array(buffer, startsAt, n).set(starts.subarray(0, n));
-      new Int32Array(buffer, lengthsAt, n).set(lengths.subarray(0, n));
-      wasm.encode(startsAt, lengthsAt, endsAt, n, out, withSeq ? 1 : 0);
-      return { bytes, start: out, ends: new Int32Array(buffer, endsAt, n) };
+      return run(n, out, lengths);
+    },
+    encodeValues(values, valueStarts, valueLengths) {
+      const n = valueStarts.length;
+      scratchFor(n);
+      const { valuesAt, out } = layout(n, values.length, valueLengths);
+      bytes.set(values, valuesAt);
+      for (let k = 0; k < n; k++) starts[k] = valuesAt + valueStarts[k]!;
+      return run(n, out, valueLengths);
     },
   };
 }
