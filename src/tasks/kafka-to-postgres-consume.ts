@@ -8,7 +8,7 @@
  * feedWorker), and the buffer is flushed by a writer (one transaction: rows + dead letters
  * + offset compare-and-set) when it holds `batchSize` records, when its oldest record waited
  * `batchMaxWaitMs`, or when it holds everything up to the end offsets seen at start. Flushes run
- * in the background, up to two at once on two connections, each committing after the one before
+ * in the background, up to three at once on three connections, each committing after the one before
  * (consuming and writing one after the other ran at ~0.6 of the slower of the two; overlapped, at
  * ~the slower one). A full buffer waits for a writer; a full queue makes the fetch loop wait
  * (back-pressure).
@@ -52,11 +52,10 @@ export interface ConsumeToPostgresOptions {
   readonly storeOffsets?: boolean;
   /**
    * Whether a worker thread shares building the binary rows (background-decoder.ts). Default: on
-   * machines with more than two cores. On two, this thread alone was faster (bench: 315–326k
-   * records/s against 282k with the worker sharing, 250–290k with the worker building them all):
-   * the worker's time and its heap's GC compete for the second core with PostgreSQL, the broker and
-   * V8's GC helpers, and the consume loop waited for a core behind them (1.0–1.4 s per 1,000,000
-   * records, against 0.4 s alone). Tests and the bench set it to run either way.
+   * machines with more than two cores. On two, this thread alone is faster (profile, both building
+   * rows in WebAssembly: 750–840k records/s against 600–710k with the worker sharing): the worker's
+   * time and its heap's GC compete for the second core with PostgreSQL, the broker and V8's GC
+   * helpers. Tests and the bench set it to run either way.
    */
   readonly decodeOnWorker?: boolean;
   readonly onCommitted?: (batch: { rows: number; deadLetters: number; records: number }) => void;
@@ -80,6 +79,14 @@ export interface ConsumeToPostgresOutput {
   readonly elapsedMs: number;
 }
 
+/**
+ * Connections writing batches at once, each transaction committing after the one before. A
+ * writer is busy ~17 ms per batch of 10,000 records (COPY ~13 ms, the offsets and COMMIT ~4 ms,
+ * instrumented on 2 cores) while this thread builds a batch in ~7 ms: with two the builder waited
+ * for a free writer now and then; with three, (c) alone ran at 696,000–940,000 records/s against
+ * 660,000–873,000 (bench/kafka-to-postgres-profile.ts, alternating, 4 runs each).
+ */
+const WRITERS = 3;
 /** Records decoded between two turns of the event loop (~0.3 ms). */
 const DECODE_SLICE = 256;
 /**
@@ -124,20 +131,24 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
         return opened;
       }),
     ] as const);
-    // A second connection, so the next batch streams in while this one commits. Not when a
-    // unique index of an append target could make the two transactions wait on each other (the
-    // upsert runs only after the batch before committed). From a pool of its own (secondPoolOf):
-    // the task pool may be full of other tasks' connections.
+    // More connections (WRITERS in all), so the next batches stream in while this one commits.
+    // Not when a unique index of an append target could make the transactions wait on each other
+    // (the upsert runs only after the batch before committed). From a pool of their own
+    // (secondPoolOf): the task pool may be full of other tasks' connections.
     const secondWriter =
       options.mode === 'upsert' || !w.targetHasUniqueIndex
-        ? openBatchWriter(secondPoolOf(options.pool), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
-            writers.push(opened);
-          })
+        ? Promise.all(
+            Array.from({ length: WRITERS - 1 }, () =>
+              openBatchWriter(secondPoolOf(options.pool), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
+                writers.push(opened);
+              }),
+            ),
+          )
         : Promise.resolve();
     const endOffsets = new Map([...ranges].map(([p, r]) => [p, r.high]));
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
-    // The second writer opens while the stored offsets are read.
+    // The other writers open while the stored offsets are read.
     let [stored] = await allOrFirstError([w.readStoredOffsets(), secondWriter] as const);
     const caughtUp = (offsets: ReadonlyMap<number, bigint>) =>
       [...ranges].every(([p, r]) => (offsets.get(p) ?? r.low) >= r.high);
@@ -522,11 +533,11 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { readonl
 }
 
 /**
- * The pool of the second writers of a task pool, kept across runs. A PostgreSQL backend COPYs
+ * The pool of the other writers of a task pool, kept across runs. A PostgreSQL backend COPYs
  * faster once it has COPYed a million rows or so (bench/README.md: its CPU per 500,000 rows went
  * 0.86 → 0.48 s over its first 3,000,000); a pool of one made for each run gave every run a cold
  * backend for half its batches. The task pool's settings (pg keeps the password non-enumerable),
- * as many connections (one per task running at once, so a run never waits for one), closed when
+ * WRITERS - 1 connections per task running at once (so a run never waits for one), closed when
  * idle as long as the task pool's are; idle ones never keep the process alive.
  */
 const secondPools = new WeakMap<pg.Pool, pg.Pool>();
@@ -544,7 +555,7 @@ function secondPoolOf(pool: pg.Pool): pg.Pool {
   const options = pool.options as unknown as Record<string, unknown>;
   const settings = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
   if (typeof options['password'] === 'string') settings['password'] = options['password'];
-  const second = new pg.Pool({ ...settings, max: pool.options.max ?? 10, idleTimeoutMillis: pool.options.idleTimeoutMillis ?? 30_000, allowExitOnIdle: true } as pg.PoolConfig);
+  const second = new pg.Pool({ ...settings, max: (pool.options.max ?? 10) * (WRITERS - 1), idleTimeoutMillis: pool.options.idleTimeoutMillis ?? 30_000, allowExitOnIdle: true } as pg.PoolConfig);
   second.on('error', () => {});
   second.on('connect', (client) => client.on('error', () => {}));
   secondPools.set(pool, second);

@@ -35,7 +35,7 @@ const until = z
 export const kafkaToPostgresTaskType = defineTaskType({
   type: 'kafka.to_postgres',
   description:
-    'Consumes a Kafka topic into a Postgres table, exactly once: each batch and its consumed offsets commit in one Postgres transaction, and a restart resumes from the stored offsets. It holds two connections to the target database while it runs (the next batch is written while the one before commits; one connection when an append target has a unique index).',
+    'Consumes a Kafka topic into a Postgres table, exactly once: each batch and its consumed offsets commit in one Postgres transaction, and a restart resumes from the stored offsets. It holds three connections to the target database while it runs (the next batches are written while the one before commits; one connection when an append target has a unique index).',
   config: z.strictObject({
     topic: topicSchema('Topic to consume.'),
     table: tableSchema('Target table, optionally schema-qualified (`raw.orders`).'),
