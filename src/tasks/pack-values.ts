@@ -28,15 +28,22 @@ export function packValues(
   const spanFrom: number[] = [];
   const spanTo: number[] = [];
   let size = 0;
+  // The records of a Kafka record batch share one Buffer: its ArrayBuffer and offset are read once.
+  let source: Buffer | undefined;
+  let buffer: ArrayBufferLike = new ArrayBuffer(0);
+  let base = 0;
   for (let k = 0; k < count; k++) {
     const record = records[from + k]!;
     const length = record.valueLength;
     lengths[k] = length < 0 ? -1 : length;
     if (length < 0) continue;
     const last = spanBuffers.length - 1;
-    const bytes = record.bytes;
-    const buffer = bytes.buffer;
-    const offset = bytes.byteOffset + record.valueStart;
+    if (record.bytes !== source) {
+      source = record.bytes;
+      buffer = source.buffer;
+      base = source.byteOffset;
+    }
+    const offset = base + record.valueStart;
     if (last >= 0 && spanBuffers[last] === buffer && offset >= spanTo[last]! && offset - spanTo[last]! < GAP) {
       size += offset + length - spanTo[last]!;
       spanTo[last] = offset + length;
