@@ -116,15 +116,37 @@ function stopsText(b: u8): bool {
   return b == QUOTE || b == BACKSLASH || b < 0x20 || b >= 0x80;
 }
 
+/**
+ * Copies the plain bytes from src[k] (not a quote, backslash, control byte or non-ASCII) to
+ * k + to, 16 at a time (a whole vector is stored, the caller leaves slack); returns the index of
+ * the first other byte, or n.
+ */
+@inline
+function copyPlain(k: usize, n: usize, to: usize): usize {
+  const quotes = i8x16.splat(<i8>QUOTE);
+  const backslashes = i8x16.splat(<i8>BACKSLASH);
+  const controls = i8x16.splat(<i8>SPACE);
+  while (k + 16 <= n) {
+    const v = v128.load(k);
+    v128.store(k + to, v);
+    // lt_s: below the space, and (as negative bytes) non-ASCII.
+    const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, backslashes)), i8x16.lt_s(v, controls)));
+    if (mask != 0) return k + <usize>ctz<i32>(mask);
+    k += 16;
+  }
+  while (k < n && !stopsText(load<u8>(k))) {
+    store<u8>(k + to, load<u8>(k));
+    k++;
+  }
+  return k;
+}
+
 /** The fields of the record src[from, n) at out, or -1. */
 function writeRow(from: usize, n: usize, out: usize): isize {
   let i = skipSpace(from, n);
   if (i >= n || load<u8>(i) != OPEN_BRACE) return -1;
   i = skipSpace(i + 1, n);
   let o = out;
-  const quotes = i8x16.splat(<i8>QUOTE);
-  const backslashes = i8x16.splat(<i8>BACKSLASH);
-  const controls = i8x16.splat(<i8>SPACE);
   for (let c = 0; c < columns; c++) {
     const column = plan + (<usize>c << 4);
     const type = load<i32>(column);
@@ -140,54 +162,19 @@ function writeRow(from: usize, n: usize, out: usize): isize {
     const b = load<u8>(i);
     if (b == QUOTE) {
       if (type == TEXT) {
-        // Plain ASCII up to the closing quote, 16 bytes at a time: the length word, then the bytes.
+        // The text's bytes as they are, at the same distance from their source: plain runs 16
+        // bytes at a time, valid UTF-8 sequences between them; an escape or a control byte gives
+        // the record back. Then the length word before them.
+        const to = o + 4 - (i + 1);
         let k = i + 1;
-        let p = o + 4;
-        let stopped = false;
-        while (k + 16 <= n) {
-          const v = v128.load(k);
-          v128.store(p, v);
-          // lt_s: below the space, and (as negative bytes) non-ASCII.
-          const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, backslashes)), i8x16.lt_s(v, controls)));
-          if (mask != 0) {
-            const t = <usize>ctz<i32>(mask);
-            k += t;
-            p += t;
-            stopped = true;
-            break;
-          }
-          k += 16;
-          p += 16;
-        }
         for (;;) {
-          if (!stopped) {
-            while (k < n && !stopsText(load<u8>(k))) {
-              store<u8>(p, load<u8>(k));
-              k++;
-              p++;
-            }
-          }
-          // Valid UTF-8 is copied as it is; then the plain run goes on.
+          k = copyPlain(k, n, to);
           if (k >= n || load<u8>(k) < 0x80) break;
           const next = scanUtf8(k, n);
           if (next == 0) return -1;
-          while (k < next) store<u8>(p++, load<u8>(k++));
-          stopped = false;
-          while (k + 16 <= n) {
-            const v = v128.load(k);
-            v128.store(p, v);
-            const mask = i8x16.bitmask(v128.or(v128.or(i8x16.eq(v, quotes), i8x16.eq(v, backslashes)), i8x16.lt_s(v, controls)));
-            if (mask != 0) {
-              const t = <usize>ctz<i32>(mask);
-              k += t;
-              p += t;
-              stopped = true;
-              break;
-            }
-            k += 16;
-            p += 16;
-          }
+          for (; k < next; k++) store<u8>(k + to, load<u8>(k));
         }
+        const p = k + to;
         if (k >= n || load<u8>(k) != QUOTE) return -1;
         store<u32>(o, bswap<u32>(<u32>(p - o - 4)));
         o = p;
