@@ -521,11 +521,10 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
      * The compare-and-set of partitions that have a stored offset and the COMMIT, in one round
      * trip (one simple query of two statements): the commit chain of the writers waits on it
      * (bench/kafka-to-postgres.ts, three writers: c / c0 read 0.90–0.92 with a round trip of its
-     * own, 0.92–1.08 in the COMMIT's). When a
-     * stored offset is not the one expected, the statement fails on purpose, which aborts the
-     * transaction and skips the COMMIT; returns the partitions it did move then, and undefined
-     * once committed. The values are integers and two escaped literals (simple queries take no
-     * parameters).
+     * own, 0.92–1.08 in the COMMIT's). When a stored offset is not the one expected, the
+     * statement fails on purpose, which aborts the transaction and skips the COMMIT; returns the
+     * partitions it did move then, and undefined once committed. The values are integers and two
+     * escaped literals (simple queries take no parameters).
      */
     async function advanceOffsetsAndCommit(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[] | undefined> {
       const rows = [...advances].map(([p, a]) => `(${p}, ${a.expected!.toString()}::bigint, ${a.next.toString()}::bigint)`).join(', ');
