@@ -7,8 +7,8 @@
  * decodeOnWorker, has the figures).
  *
  * Per request the values of a run of records are copied into one transferable buffer
- * (pack-values.ts), and the rows come back in another, with where each record's row ends (a dead letter's row is
- * empty) and the errors of the dead letters. Answers come in request order.
+ * (pack-values.ts), and the rows come back in another, with where each record's row ends (a dead
+ * letter's row is empty) and the errors of the dead letters. Answers come in request order.
  */
 import { Worker } from 'node:worker_threads';
 import { DfmError, messageOf } from '../lib/errors.js';

@@ -1,7 +1,8 @@
 /**
  * The worker thread of background-decoder.ts: turns record values into binary COPY rows in
  * WebAssembly (binary-rows-wasm-encoder.ts) or with the byte path and, for what they give back,
- * the general decoder (their rules and messages, unchanged). It holds no state but the compiled plan; every message is answered in the order it came.
+ * the general decoder (their rules and messages, unchanged). It holds no state but the compiled
+ * plan; every message is answered in the order it came.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BINARY_ROW_START_BYTES, binaryRowRoom, compileBinaryRowDecoder, writeBinaryRowStart } from './copy-binary.js';

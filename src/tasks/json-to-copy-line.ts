@@ -29,6 +29,10 @@ import { parsedTimestamp, parseTimestamp, TimestampCheck } from './parse-timesta
 export function inOrderBinaryKinds(columns: readonly ColumnPlan[]): Uint8Array | undefined {
   const plain = (name: string) => Buffer.from(name, 'utf8').every((b) => b >= 0x20 && b !== QUOTE && b !== BACKSLASH);
   if (columns.length === 0 || !columns.every((c) => c.path.length === 1 && plain(c.path[0]!))) return undefined;
+  return binaryKinds(columns);
+}
+
+function binaryKinds(columns: readonly ColumnPlan[]): Uint8Array {
   return Uint8Array.from(columns, (c) => BINARY_KINDS[c.type as keyof typeof BINARY_KINDS] ?? BinaryKind.Other);
 }
 
@@ -182,7 +186,7 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   // producer serialising one schema sends) are written in one pass (writeInOrder); any other
   // record takes the two passes below.
   const inOrder = binary && inOrderBinaryKinds(columns) !== undefined;
-  const typeCodes = Uint8Array.from(types, (t) => BINARY_KINDS[t as keyof typeof BINARY_KINDS] ?? BinaryKind.Other);
+  const typeCodes = binaryKinds(columns);
 
   return function writeCopyLine(src: Buffer, out: Buffer, at: number, from = 0, to = src.length): number {
     const n = to;

@@ -134,12 +134,12 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
     // More connections (WRITERS in all), so the next batches stream in while this one commits.
     // Not when a unique index of an append target could make the transactions wait on each other
     // (the upsert runs only after the batch before committed). From a pool of their own
-    // (secondPoolOf): the task pool may be full of other tasks' connections.
-    const secondWriter =
+    // (writersPoolOf): the task pool may be full of other tasks' connections.
+    const otherWriters =
       options.mode === 'upsert' || !w.targetHasUniqueIndex
         ? Promise.all(
             Array.from({ length: WRITERS - 1 }, () =>
-              openBatchWriter(secondPoolOf(options.pool), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
+              openBatchWriter(writersPoolOf(options.pool), { ...writerOptions, ensureDfmTables: false }).then((opened) => {
                 writers.push(opened);
               }),
             ),
@@ -149,7 +149,7 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
 
     // The offsets stored in Postgres: what this consumer expects in its next compare-and-set.
     // The other writers open while the stored offsets are read.
-    let [stored] = await allOrFirstError([w.readStoredOffsets(), secondWriter] as const);
+    let [stored] = await allOrFirstError([w.readStoredOffsets(), otherWriters] as const);
     const caughtUp = (offsets: ReadonlyMap<number, bigint>) =>
       [...ranges].every(([p, r]) => (offsets.get(p) ?? r.low) >= r.high);
     const output = (stoppedBy: ConsumeToPostgresOutput['stoppedBy']): ConsumeToPostgresOutput => ({
@@ -540,24 +540,24 @@ async function allOrFirstError<T extends readonly unknown[]>(promises: { readonl
  * WRITERS - 1 connections per task running at once (so a run never waits for one), closed when
  * idle as long as the task pool's are; idle ones never keep the process alive.
  */
-const secondPools = new WeakMap<pg.Pool, pg.Pool>();
+const writersPools = new WeakMap<pg.Pool, pg.Pool>();
 
-/** Closes the second writers' pool of a task pool (with the task pool, on shutdown). */
-export async function endSecondPool(pool: pg.Pool): Promise<void> {
-  const second = secondPools.get(pool);
-  secondPools.delete(pool);
-  await second?.end();
+/** Closes the other writers' pool of a task pool (with the task pool, on shutdown). */
+export async function endWritersPool(pool: pg.Pool): Promise<void> {
+  const writersPool = writersPools.get(pool);
+  writersPools.delete(pool);
+  await writersPool?.end();
 }
 
-function secondPoolOf(pool: pg.Pool): pg.Pool {
-  const existing = secondPools.get(pool);
+function writersPoolOf(pool: pg.Pool): pg.Pool {
+  const existing = writersPools.get(pool);
   if (existing !== undefined && !(existing as unknown as { ending?: boolean }).ending) return existing;
   const options = pool.options as unknown as Record<string, unknown>;
   const settings = Object.fromEntries(Object.entries(options).filter(([, v]) => typeof v !== 'function'));
   if (typeof options['password'] === 'string') settings['password'] = options['password'];
-  const second = new pg.Pool({ ...settings, max: (pool.options.max ?? 10) * (WRITERS - 1), idleTimeoutMillis: pool.options.idleTimeoutMillis ?? 30_000, allowExitOnIdle: true } as pg.PoolConfig);
-  second.on('error', () => {});
-  second.on('connect', (client) => client.on('error', () => {}));
-  secondPools.set(pool, second);
-  return second;
+  const writersPool = new pg.Pool({ ...settings, max: (pool.options.max ?? 10) * (WRITERS - 1), idleTimeoutMillis: pool.options.idleTimeoutMillis ?? 30_000, allowExitOnIdle: true } as pg.PoolConfig);
+  writersPool.on('error', () => {});
+  writersPool.on('connect', (client) => client.on('error', () => {}));
+  writersPools.set(pool, writersPool);
+  return writersPool;
 }

@@ -487,47 +487,40 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       return dead.length;
     }
 
-    /** The compare-and-set: every partition's stored offset must still be what we read. */
-    async function advanceOffsets(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[]> {
-      if (options.storeOffsets === false) return [];
-      const existing = [...advances].filter(([, a]) => a.expected !== undefined);
+    /**
+     * The first stored offset of partitions that have none yet (expected undefined), before the
+     * COMMIT; returns the partitions another consumer stored first (fenced).
+     */
+    async function insertFirstOffsets(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[]> {
       const fresh = [...advances].filter(([, a]) => a.expected === undefined);
-      const fenced: number[] = [];
-      if (existing.length > 0) {
-        const { rows } = await client.query<{ partition: number }>(
-          `update dfm.kafka_offset o set "offset" = i.next, updated_at = now()
-             from unnest($3::int[], $4::bigint[], $5::bigint[]) as i(partition, expected, next)
-            where o.consumer = $1 and o.topic = $2 and o.partition = i.partition and o."offset" = i.expected
-           returning o.partition`,
-          [options.consumer, options.topic, existing.map(([p]) => p), existing.map(([, a]) => a.expected!.toString()), existing.map(([, a]) => a.next.toString())],
-        );
-        const updated = new Set(rows.map((r) => r.partition));
-        fenced.push(...existing.map(([p]) => p).filter((p) => !updated.has(p)));
-      }
-      if (fresh.length > 0) {
-        const { rows } = await client.query<{ partition: number }>(
-          `insert into dfm.kafka_offset (consumer, topic, partition, "offset")
-           select $1, $2, i.partition, i.next from unnest($3::int[], $4::bigint[]) as i(partition, next)
-           on conflict do nothing returning partition`,
-          [options.consumer, options.topic, fresh.map(([p]) => p), fresh.map(([, a]) => a.next.toString())],
-        );
-        const inserted = new Set(rows.map((r) => r.partition));
-        fenced.push(...fresh.map(([p]) => p).filter((p) => !inserted.has(p)));
-      }
-      return fenced;
+      if (fresh.length === 0) return [];
+      const { rows } = await client.query<{ partition: number }>(
+        `insert into dfm.kafka_offset (consumer, topic, partition, "offset")
+         select $1, $2, i.partition, i.next from unnest($3::int[], $4::bigint[]) as i(partition, next)
+         on conflict do nothing returning partition`,
+        [options.consumer, options.topic, fresh.map(([p]) => p), fresh.map(([, a]) => a.next.toString())],
+      );
+      const inserted = new Set(rows.map((r) => r.partition));
+      return fresh.map(([p]) => p).filter((p) => !inserted.has(p));
     }
 
     /**
-     * The compare-and-set of partitions that have a stored offset and the COMMIT, in one round
-     * trip (one simple query of two statements): the commit chain of the writers waits on it
-     * (bench/kafka-to-postgres.ts, three writers: c / c0 read 0.90–0.92 with a round trip of its
-     * own, 0.92–1.08 in the COMMIT's). When a stored offset is not the one expected, the
-     * statement fails on purpose, which aborts the transaction and skips the COMMIT; returns the
-     * partitions it did move then, and undefined once committed. The values are integers and two
-     * escaped literals (simple queries take no parameters).
+     * The compare-and-set of the partitions that have a stored offset (every one must still be
+     * what this consumer read) and the COMMIT, in one round trip (one simple query of two
+     * statements): the commit chain of the writers waits on it (bench/kafka-to-postgres.ts,
+     * three writers: c / c0 read 0.90–0.92 with a round trip of its own, 0.92–1.08 in the
+     * COMMIT's). When a stored offset is not the one expected, the statement fails on purpose,
+     * which aborts the transaction and skips the COMMIT; returns the partitions that were not
+     * where expected then, and [] once committed. The values are integers and two escaped
+     * literals (simple queries take no parameters).
      */
-    async function advanceOffsetsAndCommit(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[] | undefined> {
-      const rows = [...advances].map(([p, a]) => `(${p}, ${a.expected!.toString()}::bigint, ${a.next.toString()}::bigint)`).join(', ');
+    async function moveOffsetsAndCommit(advances: ReadonlyMap<number, PartitionAdvance>): Promise<number[]> {
+      const existing = [...advances].filter(([, a]) => a.expected !== undefined);
+      if (existing.length === 0) {
+        await client.query('commit');
+        return [];
+      }
+      const rows = existing.map(([p, a]) => `(${p}, ${a.expected!.toString()}::bigint, ${a.next.toString()}::bigint)`).join(', ');
       try {
         await client.query(
           `with i(partition, expected, next) as (values ${rows}),
@@ -535,14 +528,14 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
                       where o.consumer = ${client.escapeLiteral(options.consumer)} and o.topic = ${client.escapeLiteral(options.topic)}
                         and o.partition = i.partition and o."offset" = i.expected
                       returning o.partition)
-           select case when count(*) = ${advances.size} then 0 else ('${FENCE_MARK}' || coalesce(array_agg(partition)::text, '{}'))::int end from moved;
+           select case when count(*) = ${existing.length} then 0 else ('${FENCE_MARK}' || coalesce(array_agg(partition)::text, '{}'))::int end from moved;
            commit`,
         );
-        return undefined;
+        return [];
       } catch (error) {
         const moved = fenceOf(error);
         if (moved === undefined) throw error;
-        return moved;
+        return existing.map(([p]) => p).filter((p) => !moved.includes(p));
       }
     }
 
@@ -599,21 +592,17 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
           return gate.timedOut ? 'gate-timeout' : { status: 'superseded' };
         }
         const deadLetters = await writeDeadLetters(dead);
-        // Stored offsets move in the COMMIT's round trip, or (a partition's first) before it.
-        const steady = options.storeOffsets !== false && [...advances.values()].every((a) => a.expected !== undefined);
-        const fenced = steady ? [] : await advanceOffsets(advances);
+        // A partition's first offset is inserted before the COMMIT; the others move with it.
+        const stored = options.storeOffsets === false ? new Map<number, PartitionAdvance>() : advances;
+        let fenced = await insertFirstOffsets(stored);
+        if (fenced.length === 0) {
+          if (signal.aborted) throw signal.reason;
+          fenced = await moveOffsetsAndCommit(stored);
+        }
         if (fenced.length > 0) {
           await client.query('rollback');
           return { status: 'fenced', partitions: fenced };
         }
-        if (signal.aborted) throw signal.reason;
-        if (steady) {
-          const moved = await advanceOffsetsAndCommit(advances);
-          if (moved !== undefined) {
-            await client.query('rollback');
-            return { status: 'fenced', partitions: [...advances.keys()].filter((p) => !moved.includes(p)) };
-          }
-        } else await client.query('commit');
         return { status: 'committed', rows, deadLetters, rowByRow };
       } catch (error) {
         await client.query('rollback').catch(() => markBroken());
@@ -698,10 +687,10 @@ function writeSeq(seq: number, out: Buffer, at: number): number {
   return at + digits + 1;
 }
 
-/** What the failing cast of advanceOffsetsAndCommit starts its text with, before the partitions it moved. */
+/** What the failing cast of moveOffsetsAndCommit starts its text with, before the partitions it moved. */
 const FENCE_MARK = 'dfm offset fence, moved ';
 
-/** The partitions moved, when the error is advanceOffsetsAndCommit's fence; otherwise undefined. */
+/** The partitions moved, when the error is moveOffsetsAndCommit's fence; otherwise undefined. */
 function fenceOf(error: unknown): number[] | undefined {
   const message = (error as { message?: unknown } | null)?.message;
   if (typeof message !== 'string') return undefined;
