@@ -14,7 +14,7 @@ import type { Pipeline } from '../../src/pipeline/pipeline-schema.js';
 import { loadActivePipeline } from '../../src/runs/load-active-pipeline.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { activatePipelines } from '../../src/scheduler/activate-pipelines.js';
-import { createRun } from '../../src/scheduler/create-run.js';
+import { createRun } from '../../src/runs/create-run.js';
 import { createConnections } from '../../src/tasks/create-connections.js';
 import type { TaskRunner } from '../../src/tasks/define-task-runner.js';
 import { Events, sampleWaits, sleep, waitNoBackends, within, xactCommit, type BenchOptions } from './common.js';

@@ -22,9 +22,9 @@ import type { Metrics } from '../metrics/create-metrics.js';
 import { effectiveTaskSettings, retryDelayMs } from '../pipeline/effective-task-settings.js';
 import type { Connections } from '../tasks/create-connections.js';
 import type { TaskContext, TaskRunner } from '../tasks/define-task-runner.js';
-import { TASK_READY_CHANNEL } from '../scheduler/start-queued-runs.js';
+import { TASK_READY_CHANNEL } from '../runs/run-channels.js';
 import { claimTaskRuns, type ClaimedTaskRun } from './claim-task-runs.js';
-import { createVersionCache } from './load-version.js';
+import { createVersionCache } from '../runs/load-version.js';
 import { reapStaleTaskRuns } from './reap-stale-task-runs.js';
 import { toTaskError } from './to-task-error.js';
 import {
@@ -37,7 +37,7 @@ import {
   type Claim,
   type WriteResult,
 } from './write-task-outcome.js';
-import { closeFinishedRuns, closeRunIfDone, finishRun } from './settle-task-run.js';
+import { closeFinishedRuns, closeRunIfDone, finishRun } from '../runs/settle-task-run.js';
 import { appendRunLog } from './append-run-log.js';
 
 export interface WorkerOptions {

@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { withTransaction, type Queryable } from '../db/with-transaction.js';
-import { failDownstream, promoteDownstream } from './settle-task-run.js';
+import { failDownstream, promoteDownstream } from '../runs/settle-task-run.js';
 
 export interface Claim {
   readonly id: number;

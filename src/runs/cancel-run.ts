@@ -5,8 +5,8 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/with-transaction.js';
 import { DfmError } from '../lib/errors.js';
-import { notifyRunFinished } from '../executor/settle-task-run.js';
-import { startQueuedRuns } from '../scheduler/start-queued-runs.js';
+import { notifyRunFinished } from './run-channels.js';
+import { startQueuedRuns } from './start-queued-runs.js';
 
 export async function cancelRun(pool: pg.Pool, runId: number, by?: string): Promise<{ cancelledTasks: number }> {
   return withTransaction(pool, async (client) => {

@@ -7,10 +7,10 @@
 import type pg from 'pg';
 import { withTransaction } from '../db/with-transaction.js';
 import { DfmError } from '../lib/errors.js';
-import { previousFireTime } from '../pipeline/schedule.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
-import { createRun } from '../scheduler/create-run.js';
-import { resolveRunParams } from '../scheduler/resolve-run-params.js';
+import { manualInterval } from '../pipeline/manual-interval.js';
+import { resolveRunParams } from '../pipeline/resolve-run-params.js';
+import { createRun } from './create-run.js';
 import { loadActivePipeline } from './load-active-pipeline.js';
 
 export async function triggerRun(
@@ -36,11 +36,4 @@ export async function triggerRun(
     });
     return { runId: runId!, pipeline: active.pipeline };
   });
-}
-
-export function manualInterval(pipeline: Pipeline, now: Date): { intervalStart: Date; intervalEnd: Date } {
-  if (!pipeline.schedule) return { intervalStart: now, intervalEnd: now };
-  const end = previousFireTime(pipeline.schedule, pipeline.timezone, new Date(now.getTime() + 1));
-  const start = end ? previousFireTime(pipeline.schedule, pipeline.timezone, end) : undefined;
-  return end && start ? { intervalStart: start, intervalEnd: end } : { intervalStart: now, intervalEnd: now };
 }

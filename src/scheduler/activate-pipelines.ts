@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { withTransaction } from '../db/with-transaction.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
-import { startQueuedRuns } from './start-queued-runs.js';
+import { startQueuedRuns } from '../runs/start-queued-runs.js';
 
 export interface PipelineSource {
   readonly file: string;

@@ -11,11 +11,11 @@ import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
-import { createRun } from './create-run.js';
+import { createRun } from '../runs/create-run.js';
 import { nextFireTimes } from '../pipeline/schedule.js';
-import { createVersionCache } from '../executor/load-version.js';
-import { planDueFires } from './plan-due-fires.js';
-import { resolveRunParams } from './resolve-run-params.js';
+import { createVersionCache } from '../runs/load-version.js';
+import { planDueFires } from '../pipeline/plan-due-fires.js';
+import { resolveRunParams } from '../pipeline/resolve-run-params.js';
 
 /** "dfmsched" as bytes: the advisory lock key of scheduler leadership. */
 const LEADER_LOCK_KEY = '7234590193773733220';

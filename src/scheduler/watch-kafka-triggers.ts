@@ -21,8 +21,8 @@ import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
-import { createRun } from './create-run.js';
-import { resolveRunParams } from './resolve-run-params.js';
+import { createRun } from '../runs/create-run.js';
+import { resolveRunParams } from '../pipeline/resolve-run-params.js';
 
 export interface KafkaTriggerWatcherOptions {
   readonly pool: pg.Pool;

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { RUN_FINISHED_CHANNEL } from '../../src/executor/settle-task-run.js';
+import { RUN_FINISHED_CHANNEL } from '../../src/runs/run-channels.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { activate, useOrchestration } from '../helpers/orchestration.js';
 import { eventually } from '../helpers/dfm-process.js';

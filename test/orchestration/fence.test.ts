@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { claimTaskRuns } from '../../src/executor/claim-task-runs.js';
 import { reapStaleTaskRuns } from '../../src/executor/reap-stale-task-runs.js';
 import { completeTaskRun } from '../../src/executor/write-task-outcome.js';
-import { closeFinishedRuns, closeRunIfDone } from '../../src/executor/settle-task-run.js';
+import { closeFinishedRuns, closeRunIfDone } from '../../src/runs/settle-task-run.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { activate, taskRows, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DfmError } from '../../lib/errors.js';
-import { backfillRuns, planBackfill } from '../../runs/backfill-runs.js';
+import { planBackfill } from '../../pipeline/plan-backfill.js';
+import { backfillRuns } from '../../runs/backfill-runs.js';
 import { FINAL_RUN_STATES } from '../../runs/get-run-status.js';
 import { loadActivePipeline } from '../../runs/load-active-pipeline.js';
 import type { CliContext } from '../cli-context.js';

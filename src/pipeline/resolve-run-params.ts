@@ -4,7 +4,7 @@
  * converted to the declared type first. Every problem is reported at once.
  */
 import { DfmError } from '../lib/errors.js';
-import { matchesParamType, type Pipeline } from '../pipeline/pipeline-schema.js';
+import { matchesParamType, type Pipeline } from './pipeline-schema.js';
 
 export function resolveRunParams(pipeline: Pipeline, supplied: Readonly<Record<string, unknown>>, options: { fromText?: boolean } = {}): Record<string, unknown> {
   const problems: string[] = [];

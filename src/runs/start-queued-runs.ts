@@ -7,8 +7,7 @@
  * free slot.
  */
 import type { Queryable } from '../db/with-transaction.js';
-
-export const TASK_READY_CHANNEL = 'dfm_task_ready';
+import { notifyRunsChanged, notifyTaskReady } from './run-channels.js';
 
 export async function startQueuedRuns(client: Queryable, pipelineId: string): Promise<number[]> {
   const pipeline = await client.query<{ max_active_runs: number; paused: boolean }>(
@@ -33,6 +32,7 @@ export async function startQueuedRuns(client: Queryable, pipelineId: string): Pr
       where run_id = any($1::bigint[]) and state = 'pending' and cardinality(needs) = 0`,
     [ids],
   );
-  if ((ready.rowCount ?? 0) > 0) await client.query(`select pg_notify('${TASK_READY_CHANNEL}', '')`);
+  if ((ready.rowCount ?? 0) > 0) await notifyTaskReady(client);
+  await notifyRunsChanged(client, ids);
   return ids;
 }

@@ -8,7 +8,7 @@
  * - last: run only the most recent fire,
  * - all: run every one, oldest first (at most `limit`; older ones are dropped and reported).
  */
-import { fireTimesBetween, previousFireTime } from '../pipeline/schedule.js';
+import { fireTimesBetween, previousFireTime } from './schedule.js';
 
 export type CatchupPolicy = 'none' | 'last' | 'all';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parsePipelineSource } from '../pipeline/parse-pipeline-source.js';
-import { manualInterval } from '../runs/trigger-run.js';
+import { parsePipelineSource } from './parse-pipeline-source.js';
+import { manualInterval } from './manual-interval.js';
 import { resolveRunParams } from './resolve-run-params.js';
 
 const { pipeline } = parsePipelineSource(

@@ -16,7 +16,8 @@
 import type pg from 'pg';
 import type { Queryable } from '../db/with-transaction.js';
 import { withTransaction } from '../db/with-transaction.js';
-import { startQueuedRuns, TASK_READY_CHANNEL } from '../scheduler/start-queued-runs.js';
+import { notifyRunFinished, notifyTaskReady } from './run-channels.js';
+import { startQueuedRuns } from './start-queued-runs.js';
 
 /**
  * Promotes the downstream task runs whose needs all succeeded. `downstream` is the ids of the
@@ -44,7 +45,7 @@ export async function promoteDownstream(client: Queryable, runId: number, taskId
   );
   const promoted = rowCount ?? 0;
   // The completing worker claims the next ready task itself; a fan-out also wakes the others.
-  if (promoted > 1) await client.query(`select pg_notify('${TASK_READY_CHANNEL}', '')`);
+  if (promoted > 1) await notifyTaskReady(client);
   return promoted;
 }
 
@@ -60,16 +61,6 @@ export async function failDownstream(client: Queryable, runId: number, taskId: s
       where run_id = $1 and state in ('pending', 'ready') and task_id in (select task_id from downstream)`,
     [runId, taskId],
   );
-}
-
-/**
- * Reporters (commit statuses, Slack, the dashboard's live view) LISTEN on this channel; the payload
- * is the run id. One notification per run, so it stays a low-rate control message.
- */
-export const RUN_FINISHED_CHANNEL = 'dfm_run_finished';
-
-export async function notifyRunFinished(client: Queryable, runId: number): Promise<void> {
-  await client.query('select pg_notify($1, $2)', [RUN_FINISHED_CHANNEL, String(runId)]);
 }
 
 export interface ClosedRun {
