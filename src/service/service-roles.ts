@@ -1,6 +1,8 @@
 /**
- * The background roles of `dfm serve`. `scheduler` loads DFM_PIPELINES_DIR (local mode) and turns
- * cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
+ * The roles of `dfm serve`, in start order. `scheduler` loads DFM_PIPELINES_DIR (local mode) and
+ * turns cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
+ * `web` is the HTTP server alone, which every process serves: it needs no entry. A new role (the
+ * GitHub App, Slack, a reporter) is one entry here; its routers are mounted on the HTTP app.
  */
 import { startWorker } from '../executor/start-worker.js';
 import { startScheduler } from '../scheduler/start-scheduler.js';
@@ -8,9 +10,9 @@ import { watchKafkaTriggers } from '../scheduler/watch-kafka-triggers.js';
 import { syncLocalPipelines } from '../scheduler/sync-local-pipelines.js';
 import { createConnections } from '../tasks/create-connections.js';
 import { taskRunners } from '../tasks/task-runners.js';
-import type { RoleStarter } from './start-service.js';
+import type { RoleRegistry } from './start-service.js';
 
-export const serviceRoles: Partial<Record<'scheduler' | 'worker', RoleStarter>> = {
+export const serviceRoles: RoleRegistry = {
   scheduler: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     await syncLocalPipelines(pool, config.pipelinesDir, logger);
     const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: config.pollIntervalMs });

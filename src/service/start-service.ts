@@ -1,13 +1,17 @@
 /**
- * `dfm serve`: one process by default, or one role per process (`--role`). Every role shares the
- * same start: configuration → PostgreSQL (DATABASE_URL or embedded) → migrations under an advisory
- * lock → Kafka (KAFKA_BROKERS or the local broker) → HTTP (/healthz, /metrics) → roles.
- * stop() reverses it: stop claiming, finish or release in-flight work, close servers and pools,
- * then stop the local services this process started (never ones it merely reused).
+ * `dfm serve`: one process by default, or any subset of roles per process (`--role`). Every role
+ * shares the same start: configuration → PostgreSQL (DATABASE_URL or embedded) → migrations under
+ * an advisory lock → Kafka (KAFKA_BROKERS or the local broker) → roles → HTTP (/healthz, /metrics
+ * and the routers the roles contribute). Roles are a registry (service-roles.ts): adding one is one
+ * entry there and changes nothing here.
+ * Shutdown runs the steps of the start in reverse (`createShutdownSequence`): stop claiming, finish
+ * or release in-flight work, close servers and pools, then stop the local services this process
+ * started (never ones it merely reused).
  */
 import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Router } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
@@ -33,10 +37,15 @@ export interface RoleContext {
 /** A running part of the service (scheduler, worker pool, …); stop() must be idempotent. */
 export interface RunningRole {
   readonly name: string;
+  /** Mounted on the one HTTP app, in registry order (e.g. a router for `/api/runs`). */
+  readonly routers?: readonly Router[];
   stop(): Promise<void>;
 }
 
 export type RoleStarter = (context: RoleContext) => Promise<RunningRole>;
+
+/** Roles by name. `all` starts every one, in the record's order; otherwise only the one named. */
+export type RoleRegistry = Readonly<Record<string, RoleStarter>>;
 
 export interface RunningService {
   readonly port: number;
@@ -47,65 +56,75 @@ export interface RunningService {
 
 const HEALTH_TIMEOUT_MS = 2000;
 
-export async function startService(options: {
-  config: Config;
-  logger: Logger;
-  role: Role;
-  /** Background roles keyed by name; `all` starts every one, otherwise only the named one. */
-  roles?: Readonly<Partial<Record<'scheduler' | 'worker', RoleStarter>>>;
-}): Promise<RunningService> {
+export async function startService(options: { config: Config; logger: Logger; role: Role; roles?: RoleRegistry }): Promise<RunningService> {
   const { config, logger, role } = options;
   const began = Date.now();
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
-    }
-  };
+  const shutdown = createShutdownSequence(logger);
 
   try {
     const database = await resolveDatabaseUrl(config, logger);
-    if (database.embedded?.started) cleanups.push(() => database.embedded!.stop());
+    if (database.embedded?.started) shutdown.add(() => database.embedded!.stop());
     if (config.runMigrations) await applyMigrations(database.url, logger);
 
     const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role}` });
-    cleanups.push(() => pool.end());
+    shutdown.add(() => pool.end());
 
     const kafka = await resolveKafkaBrokers(config, logger);
-    cleanups.push(kafka.stop);
+    shutdown.add(kafka.stop);
     const kafkaHealth = createKafkaHealthCheck(createKafka(kafka.brokers, logger), HEALTH_TIMEOUT_MS);
-    cleanups.push(() => kafkaHealth.close());
+    shutdown.add(() => kafkaHealth.close());
 
     const metrics = createMetrics();
     const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
 
-    for (const name of ['scheduler', 'worker'] as const) {
-      const starter = options.roles?.[name];
-      if (starter && (role === 'all' || role === name)) {
-        const running = await starter(context);
-        cleanups.push(() => running.stop());
-      }
+    const routers: Router[] = [];
+    for (const [name, starter] of Object.entries(options.roles ?? {})) {
+      if (role !== 'all' && role !== name) continue;
+      const running = await starter(context);
+      shutdown.add(() => running.stop());
+      routers.push(...(running.routers ?? []));
     }
 
     const app = createWebApp({
       metrics,
+      logger,
       healthChecks: [
         { name: 'postgres', check: () => pingPostgres(pool) },
         { name: 'kafka', check: () => kafkaHealth.check() },
       ],
+      routers,
     });
     const server: Server = app.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-    cleanups.push(() => closeServer(server));
+    shutdown.add(() => closeServer(server));
     const port = (server.address() as AddressInfo).port;
     logger.info({ port, role, ms: Date.now() - began, kafka: kafka.brokers }, `dfm is serving on http://localhost:${port}`);
 
     let stopped: Promise<void> | undefined;
-    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: () => (stopped ??= stopAll()) };
+    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: () => (stopped ??= shutdown.run()) };
   } catch (error) {
-    await stopAll();
+    await shutdown.run();
     throw error;
   }
+}
+
+/**
+ * The shutdown of the service, in one place: every step of the start adds how to undo it, and
+ * run() undoes them last first (HTTP, then roles, then Kafka and the pool, then embedded PostgreSQL).
+ * A failing step is logged and the next one still runs.
+ */
+function createShutdownSequence(logger: Logger) {
+  const steps: (() => Promise<void>)[] = [];
+  return {
+    add(step: () => Promise<void>): void {
+      steps.push(step);
+    },
+    async run(): Promise<void> {
+      for (const step of steps.splice(0).reverse()) {
+        await step().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+      }
+    },
+  };
 }
 
 async function pingPostgres(pool: pg.Pool): Promise<boolean> {
