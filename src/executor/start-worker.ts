@@ -10,35 +10,30 @@
  * Liveness: a heartbeat every heartbeatIntervalMs; any worker's reaper returns task runs whose
  * heartbeat is older than heartbeatTimeoutMs to the queue (kill -9, OOM, partition). A heartbeat
  * that finds a task run no longer ours (reaped or cancelled) aborts it locally.
+ *
+ * The parts, each in its own file: the claim loop (create-claim-loop.ts), one attempt's execution
+ * (run-task-attempt.ts, task-attempt.ts, build-task-context.ts, write-outcome-surely.ts), and here
+ * the heartbeat, the reaper, closing runs, and the stop sequence.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import pg from 'pg';
-import { classifyPostgresError } from '../db/classify-postgres-error.js';
+import type pg from 'pg';
+import { listenToChannels } from '../db/listen-channels.js';
 import { withTransaction } from '../db/with-transaction.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
-import { effectiveTaskSettings, retryDelayMs } from '../pipeline/effective-task-settings.js';
-import type { Connections } from '../tasks/create-connections.js';
-import type { TaskContext, TaskRunner } from '../tasks/define-task-runner.js';
-import { TASK_READY_CHANNEL } from '../runs/run-channels.js';
-import { claimTaskRuns, type ClaimedTaskRun } from './claim-task-runs.js';
+import { announceRunChanges } from '../runs/announce-run-changes.js';
 import { createVersionCache } from '../runs/load-version.js';
+import { TASK_READY_CHANNEL } from '../runs/run-channels.js';
+import { closeFinishedRuns, closeRunIfDone, finishRun, type ClosedRun } from '../runs/settle-task-run.js';
+import type { Connections } from '../tasks/create-connections.js';
+import type { TaskRunner } from '../tasks/define-task-runner.js';
+import { createClaimLoop } from './create-claim-loop.js';
 import { reapStaleTaskRuns } from './reap-stale-task-runs.js';
-import { toTaskError } from './to-task-error.js';
-import {
-  completeTaskRun,
-  completeTaskRunIn,
-  failTaskRun,
-  heartbeatTaskRuns,
-  outcomeOf,
-  releaseTaskRuns,
-  type Claim,
-  type WriteResult,
-} from './write-task-outcome.js';
-import { closeFinishedRuns, closeRunIfDone, finishRun } from '../runs/settle-task-run.js';
-import { appendRunLog } from './append-run-log.js';
+import { runTaskAttempt, type AttemptRunnerOptions } from './run-task-attempt.js';
+import { abortsOnLostClaim, createTaskAttempt, needsHeartbeat, type TaskAttempt } from './task-attempt.js';
+import { heartbeatTaskRuns, releaseTaskRuns, type Claim } from './write-task-outcome.js';
 
 export interface WorkerOptions {
   readonly pool: pg.Pool;
@@ -70,256 +65,58 @@ export interface Worker {
   readonly inFlight: () => number;
 }
 
-interface InFlight {
-  readonly claim: ClaimedTaskRun & Claim;
-  readonly controller: AbortController;
-  released: boolean;
-  completedInline: boolean;
-  /** Its outcome is being written: heartbeats skip it (the row may be locked by that write). */
-  settling: boolean;
-  downstream: readonly string[] | undefined;
-  done: Promise<void>;
-}
-
-const OUTCOME_RETRY_MAX_DELAY_MS = 5000;
-
 export function startWorker(options: WorkerOptions): Worker {
   const id = options.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
   const logger = options.logger.child({ worker: id });
-  const loadVersion = createVersionCache();
-  const inFlight = new Map<number, InFlight>();
-  let stopping = false;
-  let claiming = false;
-  let wakeAgain = false;
-  let listener: pg.Client | undefined;
-  let listenerRetry: NodeJS.Timeout | undefined;
-  /** Runs whose tasks this worker finished: the next claim statement says which have nothing left. */
-  const runsToCheck = new Set<number>();
-  const closings = new Set<Promise<void>>();
+  const inFlight = new Map<number, TaskAttempt>();
+  const announcer = announceRunChanges(options.pool, logger);
+  const closer = createRunCloser(options.pool, logger, options.metrics);
 
-  const wake = () => {
-    if (stopping) return;
-    if (claiming) {
-      wakeAgain = true;
-      return;
-    }
-    claiming = true;
-    void claimLoop().finally(() => {
-      claiming = false;
-      if (wakeAgain) {
-        wakeAgain = false;
-        wake();
-      }
-    });
+  const claims = createClaimLoop({
+    pool: options.pool,
+    workerId: id,
+    logger,
+    metrics: options.metrics,
+    free: () => options.concurrency - inFlight.size,
+    onClaimed: (row) => execute({ ...row, workerId: id }),
+    onRunDone: (runId) => closer.close(runId),
+  });
+
+  const attemptOptions: AttemptRunnerOptions = {
+    pool: options.pool,
+    logger,
+    metrics: options.metrics,
+    runners: options.runners,
+    connections: options.connections,
+    loadVersion: createVersionCache(),
+    heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+    afterOutcomeCommit: options.afterOutcomeCommit,
+    checkRun: (runId) => claims.checkRun(runId),
+    announce: (runId) => announcer.add(runId),
   };
 
-  async function claimLoop(): Promise<void> {
-    try {
-      while (!stopping) {
-        const free = options.concurrency - inFlight.size;
-        if (free <= 0 && runsToCheck.size === 0) return;
-        // Taken out before the statement: a run added again while it runs (another of its tasks
-        // committed meanwhile) must be checked again by the next statement, with a newer snapshot.
-        const checks = [...runsToCheck];
-        runsToCheck.clear();
-        let result: Awaited<ReturnType<typeof claimTaskRuns>>;
-        try {
-          result = await claimTaskRuns(options.pool, id, Math.max(free, 0), checks);
-        } catch (error) {
-          for (const runId of checks) runsToCheck.add(runId);
-          throw error;
-        }
-        const { claimed, runsWithoutOpenTasks } = result;
-        for (const runId of runsWithoutOpenTasks) {
-          const closing = closeRun(runId).finally(() => closings.delete(closing));
-          closings.add(closing);
-        }
-        options.metrics?.claims.inc(claimed.length);
-        for (const row of claimed) execute({ ...row, workerId: id });
-        if (claimed.length < free || free <= 0) return;
-      }
-    } catch (error) {
-      logger.warn({ err: { message: messageOf(error) } }, 'claiming task runs failed; retrying at the next poll');
-    }
-  }
-
-  function execute(claim: ClaimedTaskRun & Claim): void {
-    const controller = new AbortController();
-    const entry: InFlight = { claim, controller, released: false, completedInline: false, settling: false, downstream: undefined, done: Promise.resolve() };
-    inFlight.set(claim.id, entry);
+  function execute(claim: TaskAttempt['claim']): void {
+    const attempt = createTaskAttempt(claim);
+    inFlight.set(claim.id, attempt);
     options.metrics?.tasksRunning.set(inFlight.size);
-    entry.done = runTask(entry).finally(() => {
+    announcer.add(claim.runId);
+    attempt.done = runTaskAttempt(attemptOptions, attempt).finally(() => {
       inFlight.delete(claim.id);
       options.metrics?.tasksRunning.set(inFlight.size);
-      wake();
+      claims.wake();
     });
-  }
-
-  async function runTask(entry: InFlight): Promise<void> {
-    const { claim, controller } = entry;
-    const log = logger.child({ run: claim.runId, task: claim.taskId, attempt: claim.attempt, pipeline: claim.pipelineId });
-    const began = process.hrtime.bigint();
-    let timer: NodeJS.Timeout | undefined;
-    let retryDelay = 0;
-    try {
-      const { pipeline, downstream } = await loadVersion(options.pool, claim.versionId);
-      entry.downstream = downstream.get(claim.taskId) ?? [];
-      const task = pipeline.tasks.find((t) => t.id === claim.taskId);
-      if (!task) throw new DfmError('TASK_UNKNOWN', `Task "${claim.taskId}" is not in version ${claim.versionId} of ${claim.pipelineId}`);
-      const settings = effectiveTaskSettings(pipeline, claim.taskId);
-      retryDelay = jitter(retryDelayMs(settings, claim.attempt));
-      const runner = options.runners.get(claim.taskType);
-      if (!runner) throw new DfmError('TASK_TYPE_NOT_RUNNABLE', `This dfm has no runner for task type "${claim.taskType}"`);
-      timer = setTimeout(
-        () => controller.abort(new DfmError('TASK_TIMEOUT', `Task ${claim.taskId} ran longer than its timeout of ${settings.timeoutMs} ms`, { retryable: true })),
-        settings.timeoutMs,
-      );
-      log.debug('task attempt started');
-      const output = await runner.run(buildContext(entry, task.config as never, log));
-      if (controller.signal.aborted) throw controller.signal.reason;
-      if (!entry.completedInline) await writeOutcome(entry, 'success', () => completeTaskRun(options.pool, claim, output, entry.downstream));
-      record(claim, 'success', began);
-    } catch (error) {
-      if (entry.released) return;
-      const reason = controller.signal.aborted ? controller.signal.reason : error;
-      const taskError = toTaskError(reason);
-      log.warn({ code: taskError.code, retryable: taskError.retryable }, `task attempt failed: ${taskError.message}`);
-      void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level: 'error', message: `${taskError.code}: ${taskError.message}` });
-      await writeOutcome(entry, 'failed', () => failTaskRun(options.pool, claim, taskError, retryDelay, entry.downstream));
-      record(claim, 'failure', began);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  function record(claim: ClaimedTaskRun, outcome: string, began: bigint): void {
-    const seconds = Number(process.hrtime.bigint() - began) / 1e9;
-    options.metrics?.taskRunsFinished.inc({ pipeline: claim.pipelineId, type: claim.taskType, outcome });
-    options.metrics?.taskDuration.observe({ pipeline: claim.pipelineId, type: claim.taskType }, seconds);
-  }
-
-  /**
-   * Writes an outcome, surviving a lost connection: on a retryable error it asks the row what
-   * happened to this attempt. 'running' means the write did not land (write again); a final state
-   * means it did and only the answer was lost (the ambiguous commit: done, nothing twice); 'lost'
-   * means the claim was taken over (the fence kept us out).
-   */
-  async function writeOutcome(entry: InFlight, expected: 'success' | 'failed', write: () => Promise<WriteResult>): Promise<void> {
-    const { claim } = entry;
-    entry.settling = true;
-    const deadline = Date.now() + Math.max(options.heartbeatTimeoutMs * 2, 30_000);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const result = await write();
-        options.afterOutcomeCommit?.(claim);
-        if (!result.applied) {
-          options.metrics?.fenced.inc();
-          logger.warn({ run: claim.runId, task: claim.taskId, attempt: claim.attempt }, 'outcome rejected: this claim was taken over (reaped or cancelled)');
-        } else if (!result.retried && result.promoted === 0) {
-          checkRun(claim);
-        }
-        return;
-      } catch (error) {
-        if (!classifyPostgresError(error).retryable || Date.now() > deadline) {
-          logger.error({ err: { message: messageOf(error) }, run: claim.runId, task: claim.taskId }, 'could not record the task outcome; the reaper will retry the task');
-          return;
-        }
-        await sleep(Math.min(OUTCOME_RETRY_MAX_DELAY_MS, 100 * 2 ** attempt));
-        const outcome = await outcomeOf(options.pool, claim).catch(() => 'unknown' as const);
-        if (outcome === 'lost') return;
-        if (outcome === expected || (expected === 'failed' && outcome === 'retrying')) {
-          checkRun(claim);
-          return;
-        }
-      }
-    }
-  }
-
-  /** After an outcome committed: the run may be done; the next claim (right after) checks it. */
-  function checkRun(claim: ClaimedTaskRun): void {
-    runsToCheck.add(claim.runId);
-  }
-
-  async function closeRun(runId: number): Promise<void> {
-    try {
-      const closed = await withTransaction(options.pool, (client) => finishRun(client, runId));
-      if (closed) options.metrics?.runsFinished.inc({ pipeline: closed.pipelineId, state: closed.state });
-    } catch (error) {
-      // The reaper's sweep closes it later.
-      logger.warn({ err: { message: messageOf(error) }, run: runId }, 'could not close the run yet');
-    }
-  }
-
-  function buildContext(entry: InFlight, config: never, log: Logger): TaskContext<never> {
-    const { claim, controller } = entry;
-    return {
-      pipelineId: claim.pipelineId,
-      runId: claim.runId,
-      taskId: claim.taskId,
-      attempt: claim.attempt,
-      config,
-      params: claim.params,
-      builtins: {
-        logical_time: claim.logicalTime.toISOString(),
-        interval_start: claim.intervalStart.toISOString(),
-        interval_end: claim.intervalEnd.toISOString(),
-        run_id: String(claim.runId),
-        pipeline_id: claim.pipelineId,
-      },
-      signal: controller.signal,
-      logger: log,
-      metrics: options.metrics,
-      log: (message, level = 'info') => {
-        void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level, message });
-      },
-      upstreamOutputs: async () => {
-        const { rows } = await options.pool.query<{ task_id: string; output: unknown }>(
-          "select task_id, output from dfm.task_run where run_id = $1 and state = 'success'",
-          [claim.runId],
-        );
-        return Object.fromEntries(rows.map((r) => [r.task_id, r.output]));
-      },
-      postgres: (name) => options.connections.postgres(name),
-      kafkaBrokers: (name) => options.connections.kafkaBrokers(name),
-      transactional: async (fn) => {
-        let output: Awaited<ReturnType<typeof fn>> | undefined;
-        const result = await withTransaction(options.pool, async (client) => {
-          output = await fn(client);
-          if (controller.signal.aborted) throw controller.signal.reason;
-          entry.settling = true;
-          const written = await completeTaskRunIn(client, claim, output, entry.downstream);
-          if (!written.applied) throw new DfmError('CLAIM_LOST', 'This attempt lost its claim (reaped or cancelled); its writes were rolled back');
-          return written;
-        })
-          .then((written) => {
-            options.afterOutcomeCommit?.(claim);
-            return written;
-          })
-          .catch(async (error: unknown) => {
-            // The ambiguous commit: the transaction may have committed although we saw an error.
-            if (classifyPostgresError(error).retryable && (await outcomeOf(options.pool, claim).catch(() => 'unknown')) === 'success') {
-              return { applied: true, promoted: 0 };
-            }
-            entry.settling = false;
-            throw error;
-          });
-        entry.completedInline = true;
-        if (result.promoted === 0) checkRun(claim);
-        return output as Awaited<ReturnType<typeof fn>>;
-      },
-    };
   }
 
   async function heartbeat(): Promise<void> {
-    const claims = [...inFlight.values()].filter((e) => !e.released && !e.settling).map((e) => e.claim);
-    if (claims.length === 0) return;
+    const beating = [...inFlight.values()].filter(needsHeartbeat).map((a) => a.claim);
+    if (beating.length === 0) return;
     try {
-      const lost = await heartbeatTaskRuns(options.pool, id, claims);
+      const lost = await heartbeatTaskRuns(options.pool, id, beating);
       for (const taskRunId of lost) {
-        const entry = inFlight.get(taskRunId);
-        if (entry && !entry.settling && !entry.completedInline && !entry.controller.signal.aborted) {
-          logger.warn({ run: entry.claim.runId, task: entry.claim.taskId, attempt: entry.claim.attempt }, 'task run is no longer ours (cancelled or reaped): aborting it');
-          entry.controller.abort(new DfmError('CLAIM_LOST', 'The task run was cancelled or given to another worker'));
+        const attempt = inFlight.get(taskRunId);
+        if (attempt && abortsOnLostClaim(attempt)) {
+          logger.warn({ run: attempt.claim.runId, task: attempt.claim.taskId, attempt: attempt.claim.attempt }, 'task run is no longer ours (cancelled or reaped): aborting it');
+          attempt.controller.abort(new DfmError('CLAIM_LOST', 'The task run was cancelled or given to another worker'));
         }
       }
     } catch (error) {
@@ -331,96 +128,106 @@ export function startWorker(options: WorkerOptions): Worker {
     try {
       const reaped = await reapStaleTaskRuns(options.pool, options.heartbeatTimeoutMs);
       const closed = await closeFinishedRuns(options.pool);
-      for (const run of closed) options.metrics?.runsFinished.inc({ pipeline: run.pipelineId, state: run.state });
+      for (const run of closed) closer.count(run);
       if (reaped.length > 0) {
         options.metrics?.reaped.inc(reaped.length);
         logger.warn({ reaped }, 'returned task runs of workers that stopped heartbeating to the queue');
-        wake();
+        for (const r of reaped) announcer.add(r.runId);
+        claims.wake();
       }
     } catch (error) {
       logger.warn({ err: { message: messageOf(error) } }, 'reaping failed');
     }
   }
 
-  async function listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: options.databaseUrl, application_name: 'dfm-worker-listen' });
-    client.on('notification', () => wake());
-    client.on('error', (error) => {
-      logger.warn({ err: { message: error.message } }, 'LISTEN connection lost; reconnecting (polling meanwhile)');
-      if (listener === client) listener = undefined;
-      void client.end().catch(() => {});
-      if (!stopping) listenerRetry = setTimeout(() => void listen(), 1000);
-    });
-    try {
-      await client.connect();
-      await client.query(`listen ${TASK_READY_CHANNEL}`);
-      if (stopping) {
-        await client.end();
-        return;
-      }
-      listener = client;
-      wake();
-    } catch (error) {
-      await client.end().catch(() => {});
-      logger.warn({ err: { message: messageOf(error) } }, 'could not LISTEN; retrying (polling meanwhile)');
-      if (!stopping) listenerRetry = setTimeout(() => void listen(), 1000);
-    }
-  }
-
-  const poll = setInterval(wake, options.pollIntervalMs);
+  const poll = setInterval(claims.wake, options.pollIntervalMs);
   const beat = setInterval(() => void heartbeat(), options.heartbeatIntervalMs);
   const reaper = options.reap === false ? undefined : setInterval(() => void reap(), Math.max(500, Math.floor(options.heartbeatTimeoutMs / 2)));
-  void listen();
+  const listener = listenToChannels({
+    databaseUrl: options.databaseUrl,
+    channels: [TASK_READY_CHANNEL],
+    applicationName: 'dfm-worker-listen',
+    logger,
+    onNotification: () => claims.wake(),
+    // Tasks made ready while the connection was down announced nothing: look now.
+    onListening: () => claims.wake(),
+  });
   logger.info({ concurrency: options.concurrency }, 'worker started');
+
+  /**
+   * Stop claiming; give in-flight attempts the grace period, then hand the rest back (released,
+   * their attempt not counted) and abort them; then close the runs this worker's last outcomes
+   * may have finished, which no claim statement is left to check.
+   */
+  async function stop(): Promise<void> {
+    claims.stop();
+    clearInterval(poll);
+    clearInterval(reaper);
+    await listener.stop();
+    await waitForInFlight();
+    await releaseInFlight();
+    clearInterval(beat);
+    await closer.settle();
+    for (const runId of claims.takeUnchecked()) {
+      const closed = await closeRunIfDone(options.pool, runId).catch(() => undefined);
+      if (closed) closer.count(closed);
+    }
+    await announcer.stop();
+    logger.info('worker stopped');
+  }
+
+  async function waitForInFlight(): Promise<void> {
+    const pending = [...inFlight.values()];
+    if (pending.length === 0) return;
+    logger.info({ inFlight: pending.length, graceMs: options.shutdownGraceMs }, 'waiting for in-flight task runs');
+    let graceTimer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.all(pending.map((a) => a.done)), new Promise((r) => (graceTimer = setTimeout(r, options.shutdownGraceMs)))]);
+    clearTimeout(graceTimer);
+  }
+
+  async function releaseInFlight(): Promise<void> {
+    const left = [...inFlight.values()];
+    if (left.length === 0) return;
+    for (const attempt of left) attempt.release();
+    const released = await releaseTaskRuns(options.pool, id, left.map((a) => a.claim)).catch((error: unknown) => {
+      logger.error({ err: { message: messageOf(error) } }, 'could not release in-flight task runs; the reaper will');
+      return 0;
+    });
+    for (const attempt of left) attempt.controller.abort(new DfmError('WORKER_STOPPING', 'The worker is shutting down; the task run was released', { retryable: true }));
+    logger.warn({ released }, 'released in-flight task runs after the grace period');
+    for (const attempt of left) announcer.add(attempt.claim.runId);
+    await Promise.all(left.map((a) => a.done));
+  }
 
   let stopped: Promise<void> | undefined;
   return {
     id,
-    wake,
+    wake: claims.wake,
     inFlight: () => inFlight.size,
-    stop: () =>
-      (stopped ??= (async () => {
-        stopping = true;
-        clearInterval(poll);
-        clearInterval(reaper);
-        clearTimeout(listenerRetry);
-        await listener?.end().catch(() => {});
-        listener = undefined;
-        const pending = [...inFlight.values()];
-        if (pending.length > 0) {
-          logger.info({ inFlight: pending.length, graceMs: options.shutdownGraceMs }, 'waiting for in-flight task runs');
-          let graceTimer: NodeJS.Timeout | undefined;
-          await Promise.race([Promise.all(pending.map((e) => e.done)), new Promise((r) => (graceTimer = setTimeout(r, options.shutdownGraceMs)))]);
-          clearTimeout(graceTimer);
-        }
-        const left = [...inFlight.values()];
-        if (left.length > 0) {
-          for (const entry of left) entry.released = true;
-          const released = await releaseTaskRuns(options.pool, id, left.map((e) => e.claim)).catch((error: unknown) => {
-            logger.error({ err: { message: messageOf(error) } }, 'could not release in-flight task runs; the reaper will');
-            return 0;
-          });
-          for (const entry of left) entry.controller.abort(new DfmError('WORKER_STOPPING', 'The worker is shutting down; the task run was released', { retryable: true }));
-          logger.warn({ released }, 'released in-flight task runs after the grace period');
-          await Promise.all(left.map((e) => e.done));
-        }
-        clearInterval(beat);
-        await Promise.all(closings);
-        // Runs whose last outcome this worker wrote but had no claim left to check them on.
-        for (const runId of runsToCheck) {
-          const closed = await closeRunIfDone(options.pool, runId).catch(() => undefined);
-          if (closed) options.metrics?.runsFinished.inc({ pipeline: closed.pipelineId, state: closed.state });
-        }
-        runsToCheck.clear();
-        logger.info('worker stopped');
-      })()),
+    stop: () => (stopped ??= stop()),
   };
 }
 
-function jitter(ms: number): number {
-  return Math.round(ms * (0.5 + Math.random() * 0.5));
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Closes the runs a claim statement found with nothing left to do, and counts every closed run. */
+function createRunCloser(pool: pg.Pool, logger: Logger, metrics: Metrics | undefined) {
+  const closings = new Set<Promise<void>>();
+  const count = (run: ClosedRun) => metrics?.runsFinished.inc({ pipeline: run.pipelineId, state: run.state });
+  async function closeNow(runId: number): Promise<void> {
+    try {
+      const closed = await withTransaction(pool, (client) => finishRun(client, runId));
+      if (closed) count(closed);
+    } catch (error) {
+      // The reaper's sweep closes it later.
+      logger.warn({ err: { message: messageOf(error) }, run: runId }, 'could not close the run yet');
+    }
+  }
+  return {
+    close(runId: number): void {
+      const closing = closeNow(runId).finally(() => closings.delete(closing));
+      closings.add(closing);
+    },
+    count,
+    /** Waits for the closings under way. */
+    settle: () => Promise.all(closings).then(() => {}),
+  };
 }
