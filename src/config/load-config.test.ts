@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDfmError } from '../lib/errors.js';
-import { loadConfig } from './load-config.js';
+import { loadConfig, variables } from './load-config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults to an empty environment', () => {
@@ -57,5 +57,15 @@ describe('loadConfig', () => {
       expect(error.message).toContain(name);
     }
     expect(error.message).toContain('postgres://user:password@host:5432/dbname');
+  });
+
+  it('gives every keyed variable of the table its field, frozen', () => {
+    const config = loadConfig({ KAFKA_BROKERS: 'a:1,b:2', DFM_WORKER_CONCURRENCY: '3', DFM_ROLE: 'worker' });
+    const keys = Object.values(variables).flatMap((v) => ('key' in v ? [v.key] : []));
+    expect(keys).toHaveLength(17);
+    for (const key of keys) expect(config).toHaveProperty(key);
+    expect(config).toMatchObject({ kafkaBrokers: ['a:1', 'b:2'], workerConcurrency: 3, role: 'worker' });
+    expect(Object.isFrozen(config.kafkaBrokers)).toBe(true);
+    expect(Object.isFrozen(config)).toBe(true);
   });
 });

@@ -34,25 +34,28 @@ const brokerList = (name: string) =>
 
 const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
-/** Every variable dfm reads, with its schema, default and documentation. */
+/**
+ * Every variable dfm reads: its `key` in Config (variables without one feed a group below, such
+ * as `github`), its schema (default included) and its documentation (the README's table).
+ */
 export const variables = {
-  DATABASE_URL: { schema: postgresUrl('DATABASE_URL').optional(), doc: 'PostgreSQL for dfm metadata and the default `postgres` connection. Unset: dfm starts an embedded PostgreSQL in `DFM_DATA_DIR`.' },
-  KAFKA_BROKERS: { schema: brokerList('KAFKA_BROKERS').optional(), doc: 'Comma-separated Kafka bootstrap brokers (host:port). Unset: dfm starts a local single-node KRaft broker from Maven Central jars.' },
-  PORT: { schema: port('PORT').default(8080), doc: 'HTTP port of the dashboard, API, `/healthz` and `/metrics`. Default 8080; 0 picks a free port.' },
-  HOST: { schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
-  DFM_PIPELINES_DIR: { schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
-  LOG_LEVEL: { schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
-  DFM_DATA_DIR: { schema: z.string().trim().min(1).default('.dfm'), doc: 'Local state of the embedded PostgreSQL and local Kafka broker (data folders, logs). Default `.dfm`.' },
-  DFM_EMBEDDED_PG_PORT: { schema: port('DFM_EMBEDDED_PG_PORT').default(54329), doc: 'Port of the embedded PostgreSQL (only when DATABASE_URL is unset). Default 54329.' },
-  DFM_KAFKA_PORT: { schema: port('DFM_KAFKA_PORT').default(9092), doc: 'Port of the local Kafka broker (only when KAFKA_BROKERS is unset). Default 9092; the controller listens on this port + 1.' },
-  DFM_KAFKA_CACHE_DIR: { schema: z.string().trim().min(1).optional(), doc: 'Where Maven puts the Kafka broker jars. Default `~/.cache/dfm/kafka` (shared by every clone).' },
-  DFM_WORKER_CONCURRENCY: { schema: positiveInt('DFM_WORKER_CONCURRENCY').default(8), doc: 'Task runs one worker process executes at once. Default 8.' },
-  DFM_HEARTBEAT_INTERVAL_MS: { schema: positiveInt('DFM_HEARTBEAT_INTERVAL_MS').default(5000), doc: 'How often a worker refreshes the heartbeat of its running task runs, in ms. Default 5000.' },
-  DFM_HEARTBEAT_TIMEOUT_MS: { schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
-  DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
-  DFM_SHUTDOWN_GRACE_MS: { schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
-  DFM_ROLE: { schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
-  DFM_RUN_MIGRATIONS: { schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
+  DATABASE_URL: { key: 'databaseUrl', schema: postgresUrl('DATABASE_URL').optional(), doc: 'PostgreSQL for dfm metadata and the default `postgres` connection. Unset: dfm starts an embedded PostgreSQL in `DFM_DATA_DIR`.' },
+  KAFKA_BROKERS: { key: 'kafkaBrokers', schema: brokerList('KAFKA_BROKERS').optional(), doc: 'Comma-separated Kafka bootstrap brokers (host:port). Unset: dfm starts a local single-node KRaft broker from Maven Central jars.' },
+  PORT: { key: 'port', schema: port('PORT').default(8080), doc: 'HTTP port of the dashboard, API, `/healthz` and `/metrics`. Default 8080; 0 picks a free port.' },
+  HOST: { key: 'host', schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
+  DFM_PIPELINES_DIR: { key: 'pipelinesDir', schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
+  LOG_LEVEL: { key: 'logLevel', schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
+  DFM_DATA_DIR: { key: 'dataDir', schema: z.string().trim().min(1).default('.dfm'), doc: 'Local state of the embedded PostgreSQL and local Kafka broker (data folders, logs). Default `.dfm`.' },
+  DFM_EMBEDDED_PG_PORT: { key: 'embeddedPostgresPort', schema: port('DFM_EMBEDDED_PG_PORT').default(54329), doc: 'Port of the embedded PostgreSQL (only when DATABASE_URL is unset). Default 54329.' },
+  DFM_KAFKA_PORT: { key: 'kafkaPort', schema: port('DFM_KAFKA_PORT').default(9092), doc: 'Port of the local Kafka broker (only when KAFKA_BROKERS is unset). Default 9092; the controller listens on this port + 1.' },
+  DFM_KAFKA_CACHE_DIR: { key: 'kafkaCacheDir', schema: z.string().trim().min(1).optional(), doc: 'Where Maven puts the Kafka broker jars. Default `~/.cache/dfm/kafka` (shared by every clone).' },
+  DFM_WORKER_CONCURRENCY: { key: 'workerConcurrency', schema: positiveInt('DFM_WORKER_CONCURRENCY').default(8), doc: 'Task runs one worker process executes at once. Default 8.' },
+  DFM_HEARTBEAT_INTERVAL_MS: { key: 'heartbeatIntervalMs', schema: positiveInt('DFM_HEARTBEAT_INTERVAL_MS').default(5000), doc: 'How often a worker refreshes the heartbeat of its running task runs, in ms. Default 5000.' },
+  DFM_HEARTBEAT_TIMEOUT_MS: { key: 'heartbeatTimeoutMs', schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
+  DFM_POLL_INTERVAL_MS: { key: 'pollIntervalMs', schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
+  DFM_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
+  DFM_ROLE: { key: 'role', schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
+  DFM_RUN_MIGRATIONS: { key: 'runMigrations', schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
   PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM).' },
   WEBHOOK_SECRET: { schema: z.string().min(1).optional(), doc: 'GitHub webhook secret (HMAC SHA-256).' },
@@ -62,29 +65,17 @@ export const variables = {
 
 type Variables = typeof variables;
 type Parsed = { [K in keyof Variables]: z.output<Variables[K]['schema']> };
+type Frozen<T> = T extends readonly (infer U)[] ? readonly U[] : T;
+/** The Config fields the table gives: one per variable with a `key`. */
+type KeyedFields = {
+  readonly [N in keyof Variables as Variables[N] extends { readonly key: infer K extends string } ? K : never]: Frozen<Parsed[N]>;
+};
 
 /** Named connections: `DFM_POSTGRES_<NAME>_URL` and `DFM_KAFKA_<NAME>_BROKERS`; `default` is DATABASE_URL / KAFKA_BROKERS. */
 const POSTGRES_CONNECTION = /^DFM_POSTGRES_([A-Z0-9_]+)_URL$/;
 const KAFKA_CONNECTION = /^DFM_KAFKA_([A-Z0-9_]+)_BROKERS$/;
 
-export interface Config {
-  readonly databaseUrl: string | undefined;
-  readonly kafkaBrokers: readonly string[] | undefined;
-  readonly port: number;
-  readonly host: string;
-  readonly pipelinesDir: string;
-  readonly logLevel: (typeof LOG_LEVELS)[number];
-  readonly dataDir: string;
-  readonly embeddedPostgresPort: number;
-  readonly kafkaPort: number;
-  readonly kafkaCacheDir: string | undefined;
-  readonly workerConcurrency: number;
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  readonly pollIntervalMs: number;
-  readonly shutdownGraceMs: number;
-  readonly role: 'all' | 'scheduler' | 'worker' | 'web';
-  readonly runMigrations: boolean;
+export interface Config extends KeyedFields {
   /** Extra named Postgres connections for tasks (`connection: warehouse` → DFM_POSTGRES_WAREHOUSE_URL). */
   readonly postgresConnections: Readonly<Record<string, string>>;
   /** Extra named Kafka clusters for tasks (`connection: events` → DFM_KAFKA_EVENTS_BROKERS). */
@@ -138,24 +129,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     );
   }
 
+  const keyed: Record<string, unknown> = {};
+  for (const [name, variable] of Object.entries(variables) as [keyof Variables, Variables[keyof Variables]][]) {
+    if (!('key' in variable)) continue;
+    const value = p[name];
+    keyed[variable.key] = Array.isArray(value) ? Object.freeze(value) : value;
+  }
   return Object.freeze({
-    databaseUrl: p.DATABASE_URL,
-    kafkaBrokers: p.KAFKA_BROKERS ? Object.freeze(p.KAFKA_BROKERS) : undefined,
-    port: p.PORT,
-    host: p.HOST,
-    pipelinesDir: p.DFM_PIPELINES_DIR,
-    logLevel: p.LOG_LEVEL,
-    dataDir: p.DFM_DATA_DIR,
-    embeddedPostgresPort: p.DFM_EMBEDDED_PG_PORT,
-    kafkaPort: p.DFM_KAFKA_PORT,
-    kafkaCacheDir: p.DFM_KAFKA_CACHE_DIR,
-    workerConcurrency: p.DFM_WORKER_CONCURRENCY,
-    heartbeatIntervalMs: p.DFM_HEARTBEAT_INTERVAL_MS,
-    heartbeatTimeoutMs: p.DFM_HEARTBEAT_TIMEOUT_MS,
-    pollIntervalMs: p.DFM_POLL_INTERVAL_MS,
-    shutdownGraceMs: p.DFM_SHUTDOWN_GRACE_MS,
-    role: p.DFM_ROLE,
-    runMigrations: p.DFM_RUN_MIGRATIONS,
+    ...(keyed as unknown as KeyedFields),
     postgresConnections: Object.freeze(postgresConnections),
     kafkaConnections: Object.freeze(kafkaConnections),
     github: p.APP_ID !== undefined && p.PRIVATE_KEY !== undefined && p.WEBHOOK_SECRET !== undefined

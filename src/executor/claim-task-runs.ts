@@ -8,6 +8,7 @@
  * closing a run safely needs (settle-task-run.ts), and riding on the claim saves the round trip
  * and the transaction a separate check would cost per task (scheduler bench, C3).
  */
+import { fromRow } from '../db/from-row.js';
 import type { Queryable } from '../db/with-transaction.js';
 
 export interface ClaimedTaskRun {
@@ -31,6 +32,10 @@ export interface ClaimResult {
   /** Of the runs asked about, those with no pending, ready or running task run. */
   readonly runsWithoutOpenTasks: number[];
 }
+
+/** The claimed rows arrive through json_agg: bigint ids as numbers, timestamps as text. */
+const CLAIMED_COLUMNS = ['id', 'run_id', 'task_id', 'task_type', 'attempt', 'max_attempts', 'pipeline_id', 'version_id', 'params', 'logical_time', 'interval_start', 'interval_end', 'started_at'];
+const CLAIMED_CONVERSIONS = { ids: ['id', 'run_id', 'version_id'], times: ['logical_time', 'interval_start', 'interval_end', 'started_at'] };
 
 export async function claimTaskRuns(client: Queryable, workerId: string, limit: number, checkRuns: readonly number[] = []): Promise<ClaimResult> {
   const { rows } = await client.query<{ claimed: Record<string, unknown>[]; done: string[] | null }>(
@@ -56,21 +61,7 @@ export async function claimTaskRuns(client: Queryable, workerId: string, limit: 
   );
   const row = rows[0]!;
   return {
-    claimed: row.claimed.map((c) => ({
-      id: Number(c['id']),
-      runId: Number(c['run_id']),
-      taskId: c['task_id'] as string,
-      taskType: c['task_type'] as string,
-      attempt: c['attempt'] as number,
-      maxAttempts: c['max_attempts'] as number,
-      pipelineId: c['pipeline_id'] as string,
-      versionId: Number(c['version_id']),
-      params: c['params'] as Record<string, unknown>,
-      logicalTime: new Date(c['logical_time'] as string),
-      intervalStart: new Date(c['interval_start'] as string),
-      intervalEnd: new Date(c['interval_end'] as string),
-      startedAt: new Date(c['started_at'] as string),
-    })),
+    claimed: row.claimed.map((c) => fromRow<ClaimedTaskRun>(c, CLAIMED_COLUMNS, CLAIMED_CONVERSIONS)),
     runsWithoutOpenTasks: (row.done ?? []).map(Number),
   };
 }

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/with-transaction.js';
+import { fromRow } from '../db/from-row.js';
 import type { RunState, TaskState } from '../db/schema.js';
 import { toRunHeader, type RunHeader } from './to-run-header.js';
 
@@ -23,6 +24,9 @@ export interface RunStatus extends RunHeader {
   }[];
 }
 
+const STATUS_COLUMNS = ['interval_start', 'interval_end', 'params', 'source_ref', 'error', 'started_at'];
+const TASK_COLUMNS = ['task_id', 'task_type', 'state', 'attempt', 'max_attempts', 'needs', 'started_at', 'finished_at', 'error', 'output'];
+
 /** A run with its task runs, for `dfm run --wait`, `dfm status`, Slack and the dashboard. */
 export async function getRunStatus(client: Queryable, runId: number): Promise<RunStatus | undefined> {
   const run = await client.query<Record<string, unknown>>(
@@ -34,24 +38,8 @@ export async function getRunStatus(client: Queryable, runId: number): Promise<Ru
   const tasks = await client.query<Record<string, unknown>>('select * from dfm.task_run where run_id = $1 order by id', [runId]);
   return {
     ...toRunHeader(row),
-    intervalStart: row['interval_start'] as Date,
-    intervalEnd: row['interval_end'] as Date,
-    params: row['params'] as Record<string, unknown>,
-    sourceRef: row['source_ref'] as string,
-    error: row['error'] as string | null,
-    startedAt: row['started_at'] as Date | null,
-    tasks: tasks.rows.map((t) => ({
-      taskId: t['task_id'] as string,
-      type: t['task_type'] as string,
-      state: t['state'] as TaskState,
-      attempt: t['attempt'] as number,
-      maxAttempts: t['max_attempts'] as number,
-      needs: t['needs'] as string[],
-      startedAt: t['started_at'] as Date | null,
-      finishedAt: t['finished_at'] as Date | null,
-      error: t['error'] as { code: string; message: string } | null,
-      output: t['output'],
-    })),
+    ...fromRow<Omit<RunStatus, keyof RunHeader | 'tasks'>>(row, STATUS_COLUMNS),
+    tasks: tasks.rows.map((t) => fromRow<RunStatus['tasks'][number]>(t, TASK_COLUMNS, { rename: { task_type: 'type' } })),
   };
 }
 

@@ -1,3 +1,4 @@
+import { fromRow } from '../db/from-row.js';
 import type { RunState, RunTrigger } from '../db/schema.js';
 
 /** What every view of a run shows first (`dfm runs`, `dfm status`, Slack, the dashboard). */
@@ -11,15 +12,9 @@ export interface RunHeader {
   readonly finishedAt: Date | null;
 }
 
+const HEADER_COLUMNS = ['id', 'pipeline_id', 'state', 'trigger', 'logical_time', 'created_at', 'finished_at'];
+
 /** The header from a raw dfm.run row (pg returns bigint ids as strings). */
 export function toRunHeader(row: Record<string, unknown>): RunHeader {
-  return {
-    id: Number(row['id']),
-    pipelineId: row['pipeline_id'] as string,
-    state: row['state'] as RunState,
-    trigger: row['trigger'] as RunTrigger,
-    logicalTime: row['logical_time'] as Date,
-    createdAt: row['created_at'] as Date,
-    finishedAt: row['finished_at'] as Date | null,
-  };
+  return fromRow<RunHeader>(row, HEADER_COLUMNS, { ids: ['id'] });
 }

@@ -15,6 +15,7 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
+import { resolveKafkaConnection } from '../config/resolve-connection.js';
 import { withTransaction } from '../db/with-transaction.js';
 import { createKafka, createKafkaAdmin, type KafkaAdmin, type PartitionRange } from '../kafka/kafka-client.js';
 import { DfmError, messageOf } from '../lib/errors.js';
@@ -56,8 +57,7 @@ export function watchKafkaTriggers(options: KafkaTriggerWatcherOptions): KafkaTr
   let ticking: Promise<number> | undefined;
 
   function adminOf(connection: string): { admin: KafkaAdmin; brokers: readonly string[] } {
-    const brokers = connection === 'default' ? options.kafkaBrokers : options.config.kafkaConnections[connection];
-    if (!brokers) throw new DfmError('CONNECTION_UNKNOWN', `No Kafka connection named "${connection}". Set DFM_KAFKA_${connection.toUpperCase()}_BROKERS, or use connection: default.`);
+    const brokers = resolveKafkaConnection(options.config, options.kafkaBrokers, connection);
     let admin = admins.get(connection);
     if (!admin) {
       admin = createKafkaAdmin(createKafka(brokers, logger, { clientId: 'dfm-triggers' }), brokers);

@@ -6,8 +6,8 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
+import { resolveKafkaConnection, resolvePostgresConnection } from '../config/resolve-connection.js';
 import { createPool } from '../db/create-pool.js';
-import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { endWritersPool } from './kafka-to-postgres-consume.js';
 
@@ -23,21 +23,12 @@ export function createConnections(options: { config: Config; databaseUrl: string
     postgres(name) {
       const existing = pools.get(name);
       if (existing) return existing;
-      const url = name === 'default' ? options.databaseUrl : options.config.postgresConnections[name];
-      if (!url) {
-        throw new DfmError('CONNECTION_UNKNOWN', `No PostgreSQL connection named "${name}". Set DFM_POSTGRES_${name.toUpperCase()}_URL, or use connection: default.`);
-      }
+      const url = resolvePostgresConnection(options.config, options.databaseUrl, name);
       const pool = createPool(url, options.logger, { max: options.config.workerConcurrency, applicationName: `dfm-task-${name}` });
       pools.set(name, pool);
       return pool;
     },
-    kafkaBrokers(name) {
-      const brokers = name === 'default' ? options.kafkaBrokers : options.config.kafkaConnections[name];
-      if (!brokers) {
-        throw new DfmError('CONNECTION_UNKNOWN', `No Kafka connection named "${name}". Set DFM_KAFKA_${name.toUpperCase()}_BROKERS, or use connection: default.`);
-      }
-      return brokers;
-    },
+    kafkaBrokers: (name) => resolveKafkaConnection(options.config, options.kafkaBrokers, name),
     async close() {
       const all = [...pools.values()];
       pools.clear();

@@ -1,7 +1,7 @@
 /** `dfm plan --repo <path> --base <ref> --head <ref>`: what merging head into base would change. */
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { isDfmError } from '../../lib/errors.js';
+import { reportUsageError } from '../report-usage-error.js';
 import { formatPlanMarkdown } from '../../pipeline/format-plan.js';
 import { planChange } from '../../pipeline/plan-change.js';
 import { readPipelinesAtRevision } from '../../pipeline/read-pipelines-at-revision.js';
@@ -39,11 +39,7 @@ export function registerPlanCommand(program: Command, context: CliContext): void
       try {
         [base, head] = await Promise.all([readPipelinesAtRevision({ repo, ref: options.base, dir }), readPipelinesAtRevision({ repo, ref: options.head, dir })]);
       } catch (error) {
-        if (isDfmError(error) && error.code === 'GIT_REF_NOT_FOUND') {
-          context.stderr.write(`dfm plan: ${error.message}\n`);
-          context.setExitCode(2);
-          return;
-        }
+        if (reportUsageError(context, 'plan', error, ['GIT_REF_NOT_FOUND'])) return;
         throw error;
       }
       const plan = planChange(base, head, { now });

@@ -1,6 +1,6 @@
 /** `dfm validate [paths…]`: check pipeline files; exit 0 without errors, 1 with errors, 2 on usage errors. */
 import { Option, type Command } from 'commander';
-import { isDfmError } from '../../lib/errors.js';
+import { reportUsageError } from '../report-usage-error.js';
 import { hasErrors } from '../../pipeline/diagnostic.js';
 import { DIAGNOSTIC_FORMATS, formatDiagnosticsGithub, formatDiagnosticsJson, formatDiagnosticsText, type DiagnosticFormat } from '../../pipeline/format-diagnostics.js';
 import { loadPipelineFiles } from '../../pipeline/load-pipelines-dir.js';
@@ -19,11 +19,7 @@ export function registerValidateCommand(program: Command, context: CliContext): 
       try {
         files = await loadPipelineFiles(targets, context.cwd);
       } catch (error) {
-        if (isDfmError(error) && error.code === 'PATH_NOT_FOUND') {
-          context.stderr.write(`dfm validate: ${error.message}\n`);
-          context.setExitCode(2);
-          return;
-        }
+        if (reportUsageError(context, 'validate', error, ['PATH_NOT_FOUND'])) return;
         throw error;
       }
       const { pipelines, diagnostics } = validatePipelineFiles(files);
