@@ -5,7 +5,7 @@
  *
  * The same statement answers "which of these runs has nothing left to do?" for runs whose tasks
  * this worker just finished. Its snapshot is taken after those outcomes committed, which is what
- * closing a run safely needs (settle-task-run.ts), and riding on the claim saves the round trip
+ * closing a run safely needs (runs/settle-task-run.ts), and riding on the claim saves the round trip
  * and the transaction a separate check would cost per task (scheduler bench, C3).
  */
 import { fromRow } from '../db/from-row.js';

@@ -5,7 +5,7 @@
  *
  * An outcome is one statement (the fenced update and its attempt record, as one CTE) when nothing
  * downstream needs promoting or failing, so a leaf task costs one round trip and one commit; with
- * dependents, one transaction adds the promotion. The run is closed after commit (settle-task-run).
+ * dependents, one transaction adds the promotion. The run is closed after commit (runs/settle-task-run.ts).
  *
  * A fenced write is told apart from the ambiguous commit (our own earlier write committed but we saw
  * an error): `outcomeOf` reads back what the row says about our attempt.

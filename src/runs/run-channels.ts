@@ -31,9 +31,9 @@ export async function notifyTaskReady(client: Queryable): Promise<void> {
   await client.query(`select pg_notify('${TASK_READY_CHANNEL}', '')`);
 }
 
+/** The run's end, on both channels, in one round trip (the caller holds the run's lock). */
 export async function notifyRunFinished(client: Queryable, runId: number): Promise<void> {
-  await client.query('select pg_notify($1, $2)', [RUN_FINISHED_CHANNEL, String(runId)]);
-  await notifyRunsChanged(client, [runId]);
+  await client.query('select pg_notify($1, $3), pg_notify($2, $3)', [RUN_FINISHED_CHANNEL, RUN_EVENTS_CHANNEL, String(runId)]);
 }
 
 export async function notifyRunsChanged(client: Queryable, runIds: Iterable<number>): Promise<void> {
