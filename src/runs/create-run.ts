@@ -8,7 +8,6 @@ import type { Queryable } from '../db/with-transaction.js';
 import type { RunTrigger } from '../db/schema.js';
 import { effectiveTaskSettings } from '../pipeline/effective-task-settings.js';
 import type { Pipeline } from '../pipeline/pipeline-schema.js';
-import { notifyRunsChanged } from './run-channels.js';
 import { startQueuedRuns } from './start-queued-runs.js';
 
 export interface NewRun {
@@ -48,7 +47,6 @@ export async function createRun(client: Queryable, run: NewRun): Promise<number 
        from jsonb_to_recordset($2::jsonb) as t(task_id text, task_type text, needs jsonb, max_attempts int)`,
     [runId, JSON.stringify(tasks)],
   );
-  await notifyRunsChanged(client, [runId]);
-  await startQueuedRuns(client, run.pipeline.id);
+  await startQueuedRuns(client, run.pipeline.id, [runId]);
   return runId;
 }

@@ -36,10 +36,15 @@ export async function notifyRunFinished(client: Queryable, runId: number): Promi
   await client.query('select pg_notify($1, $3), pg_notify($2, $3)', [RUN_FINISHED_CHANNEL, RUN_EVENTS_CHANNEL, String(runId)]);
 }
 
-export async function notifyRunsChanged(client: Queryable, runIds: Iterable<number>): Promise<void> {
+export async function notifyRunsChanged(client: Queryable, runIds: Iterable<number>, options: { tasksReady?: boolean } = {}): Promise<void> {
   const payloads = toPayloads(runIds);
-  if (payloads.length === 0) return;
-  await client.query('select pg_notify($1, p) from unnest($2::text[]) as p', [RUN_EVENTS_CHANNEL, payloads]);
+  if (payloads.length === 0 && !options.tasksReady) return;
+  // One round trip for both: these run inside control transactions that hold the pipeline's lock.
+  await client.query(
+    `select pg_notify($1, p) from unnest($2::text[]) as p
+     union all select pg_notify($3, '') where $4`,
+    [RUN_EVENTS_CHANNEL, payloads, TASK_READY_CHANNEL, options.tasksReady ?? false],
+  );
 }
 
 export function toPayloads(runIds: Iterable<number>): string[] {

@@ -7,15 +7,19 @@
  * free slot.
  */
 import type { Queryable } from '../db/with-transaction.js';
-import { notifyRunsChanged, notifyTaskReady } from './run-channels.js';
+import { notifyRunsChanged } from './run-channels.js';
 
-export async function startQueuedRuns(client: Queryable, pipelineId: string): Promise<number[]> {
+/** `created`: runs this transaction created, announced with the ones it starts (one NOTIFY statement). */
+export async function startQueuedRuns(client: Queryable, pipelineId: string, created: readonly number[] = []): Promise<number[]> {
   const pipeline = await client.query<{ max_active_runs: number; paused: boolean }>(
     'select max_active_runs, paused from dfm.pipeline where id = $1 for update',
     [pipelineId],
   );
   const row = pipeline.rows[0];
-  if (!row || row.paused) return [];
+  if (!row || row.paused) {
+    await notifyRunsChanged(client, created);
+    return [];
+  }
   const started = await client.query<{ id: string }>(
     `update dfm.run set state = 'running', started_at = now()
       where id in (select id from dfm.run
@@ -26,13 +30,15 @@ export async function startQueuedRuns(client: Queryable, pipelineId: string): Pr
     [pipelineId, row.max_active_runs],
   );
   const ids = started.rows.map((r) => Number(r.id));
-  if (ids.length === 0) return ids;
+  if (ids.length === 0) {
+    await notifyRunsChanged(client, created);
+    return ids;
+  }
   const ready = await client.query(
     `update dfm.task_run set state = 'ready', ready_at = now()
       where run_id = any($1::bigint[]) and state = 'pending' and cardinality(needs) = 0`,
     [ids],
   );
-  if ((ready.rowCount ?? 0) > 0) await notifyTaskReady(client);
-  await notifyRunsChanged(client, ids);
+  await notifyRunsChanged(client, [...created, ...ids], { tasksReady: (ready.rowCount ?? 0) > 0 });
   return ids;
 }
