@@ -10,6 +10,9 @@ import { DfmError } from '../lib/errors.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** What `dfm serve` may run (DFM_ROLE, --role): `all`, `web` (HTTP only) and the registered roles (service-roles.ts). */
+export const ROLE_NAMES = ['all', 'scheduler', 'worker', 'web'] as const;
+
 const positiveInt = (name: string) =>
   z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be greater than 0`);
 
@@ -54,7 +57,7 @@ export const variables = {
   DFM_HEARTBEAT_TIMEOUT_MS: { key: 'heartbeatTimeoutMs', schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
   DFM_POLL_INTERVAL_MS: { key: 'pollIntervalMs', schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
   DFM_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
-  DFM_ROLE: { key: 'role', schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
+  DFM_ROLE: { key: 'role', schema: z.enum(ROLE_NAMES, { error: `DFM_ROLE must be one of ${ROLE_NAMES.join(', ')}` }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { key: 'runMigrations', schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
   PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM).' },

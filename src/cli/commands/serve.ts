@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import { ROLE_NAMES } from '../../config/load-config.js';
 import { createLogger } from '../../lib/logger.js';
 import { handleShutdownSignals } from '../../lib/shutdown.js';
 import { startService, type Role } from '../../service/start-service.js';
@@ -9,7 +10,7 @@ export function registerServeCommand(program: Command, context: CliContext): voi
   program
     .command('serve')
     .description('run dfm: scheduler, workers and the HTTP server (dashboard, /healthz, /metrics)')
-    .addOption(new Option('--role <role>', 'which part to run in this process (default: DFM_ROLE or all)').choices(['all', 'scheduler', 'worker', 'web']))
+    .addOption(new Option('--role <role>', 'which part to run in this process (default: DFM_ROLE or all)').choices(ROLE_NAMES))
     .action(async (options: { role?: Role }) => {
       const config = context.config();
       const logger = createLogger(config.logLevel);
