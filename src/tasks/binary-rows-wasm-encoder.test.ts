@@ -11,7 +11,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 const col = (name: string, type: ColumnType, key = false): ColumnPlan => ({ name, path: [name], type, key });
-const PLAN = [col('id', 'bigint', true), col('s', 'text'), col('at', 'timestamptz'), col('i', 'integer'), col('d', 'double'), col('f', 'boolean'), col('größe', 'text', true)];
+// `i` as a by-name column NOT NULL without a default: given back when null, like a key.
+const PLAN: ColumnPlan[] = [col('id', 'bigint', true), col('s', 'text'), col('at', 'timestamptz'), { ...col('i', 'integer'), notNull: true }, col('d', 'double'), col('f', 'boolean'), col('größe', 'text', true)];
 
 /** What the JavaScript one-pass path writes for a record: its row, or undefined when it gives it back. */
 function javascriptRow(plan: readonly ColumnPlan[], value: Buffer, withSeq: boolean): Buffer | undefined {

@@ -90,7 +90,7 @@ export function compileWasmRowEncoder(columns: readonly ColumnPlan[], withSeq: b
   let at = planAt + count * 16;
   const names = columns.map((c) => Buffer.from(c.path[0]!, 'utf8'));
   names.forEach((name, c) => {
-    plan.set([kinds[c]!, columns[c]!.key ? 1 : 0, at, name.length], c * 4);
+    plan.set([kinds[c]!, columns[c]!.key || columns[c]!.notNull === true ? 1 : 0, at, name.length], c * 4);
     at += name.length;
   });
   const callAt = align(at);

@@ -10,6 +10,8 @@ const PLANS: Record<string, ColumnPlan[]> = {
   everyType: [col('i', 'integer'), col('b', 'bigint'), col('n', 'numeric'), col('d', 'double'), col('f', 'boolean'), col('t', 'text'), col('j', 'jsonb'), col('at', 'timestamptz')],
   wholeValue: [col('value', 'jsonb', false, []), col('id', 'text', true)],
   wholeValueOnly: [col('value', 'jsonb', false, [])],
+  // By name, columns NOT NULL without a default: a record without the field is the decoder's to explain.
+  notNull: [{ ...col('i', 'integer'), notNull: true }, col('t', 'text'), { ...col('at', 'timestamptz'), notNull: true }, { ...col('f', 'boolean'), notNull: true }],
 };
 
 /**
@@ -112,7 +114,7 @@ describe('compileJsonCopyWriter', () => {
     const spacing = fc.constantFrom(undefined, 1, '\t');
     fc.assert(
       fc.property(record, spacing, (object, space) => {
-        for (const p of [plan, PLANS['wholeValue']!, PLANS['wholeValueOnly']!]) expectSameAsDecoder(p, Buffer.from(JSON.stringify(object, null, space)));
+        for (const p of [plan, PLANS['wholeValue']!, PLANS['wholeValueOnly']!, PLANS['notNull']!]) expectSameAsDecoder(p, Buffer.from(JSON.stringify(object, null, space)));
       }),
       { numRuns: 3000 },
     );
