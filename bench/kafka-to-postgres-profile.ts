@@ -21,7 +21,7 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
-import { consumeToPostgres } from '../src/tasks/kafka-to-postgres-consume.js';
+import { consumeToPostgres } from '../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 import { benchTaskOptions, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));

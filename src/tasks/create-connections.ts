@@ -9,7 +9,7 @@ import type { Config } from '../config/load-config.js';
 import { createPool } from '../db/create-pool.js';
 import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { endWritersPool } from './kafka-to-postgres-consume.js';
+import { endWritersPool } from './kafka-to-postgres/kafka-to-postgres-consume.js';
 
 export interface Connections {
   postgres(name: string): pg.Pool;

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileBinaryRowsWasm, renderWasmModule, root, WASM_MODULE } from '../../scripts/wasm.js';
-import { recordAt, recordOf, type ConsumedRecord } from '../kafka/kafka-client.js';
+import { compileBinaryRowsWasm, renderWasmModule, root, WASM_MODULE } from '../../../scripts/wasm.js';
+import { recordAt, recordOf, type ConsumedRecord } from '../../kafka/kafka-client.js';
 import { BINARY_ROWS_WASM } from './binary-rows-wasm.generated.js';
 import { compileWasmRowEncoder } from './binary-rows-wasm-encoder.js';
 import { binaryRowRoom, writeBinaryRowStart } from './copy-binary.js';

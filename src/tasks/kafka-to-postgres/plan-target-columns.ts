@@ -18,7 +18,7 @@
  * type jsonb or json, that column receives the whole value, the key columns their fields, and the
  * other columns their defaults.
  */
-import { DfmError } from '../lib/errors.js';
+import { DfmError } from '../../lib/errors.js';
 import type { ColumnPlan, ColumnType } from './kafka-record-decode.js';
 
 /** One column of the target table, as the catalog describes it. */

@@ -20,9 +20,9 @@
  */
 import { availableParallelism } from 'node:os';
 import pg from 'pg';
-import { DfmError, messageOf } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../kafka/kafka-client.js';
+import { DfmError, messageOf } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import { createKafkaAdmin, startGroupConsumer, type ConsumedRecord, type GroupConsumer, type KafkaClient } from '../../kafka/kafka-client.js';
 import { startBackgroundDecoder, type BackgroundDecoder, type EncodedRecords } from './background-decoder.js';
 import type { ColumnType } from './kafka-record-decode.js';
 import { openBatchWriter, type BatchWriter, type PartitionAdvance } from './kafka-to-postgres-writer.js';

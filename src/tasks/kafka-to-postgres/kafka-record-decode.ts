@@ -9,7 +9,7 @@
  * (What slips through — text too long for a varchar(n) column, a CHECK constraint — fails the
  * batch's COPY, and the writer then finds the culprit row by row.)
  */
-import type { COLUMN_TYPES } from '../pipeline/task-types/kafka-to-postgres.js';
+import type { COLUMN_TYPES } from '../../pipeline/task-types/kafka-to-postgres.js';
 import { parseTimestampText, timestampError, TimestampCheck } from './parse-timestamp.js';
 
 export type ColumnType = (typeof COLUMN_TYPES)[number];

@@ -17,9 +17,9 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { DfmError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import { DfmError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ConsumedRecord } from '../../kafka/kafka-client.js';
 import type { EncodedRecords } from './background-decoder.js';
 import { KeptRecords } from './kept-records.js';
 import { compileWasmRowEncoder, type WasmRowEncoder } from './binary-rows-wasm-encoder.js';
@@ -27,6 +27,7 @@ import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, 
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
 import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
 import { planTargetColumns, type TargetColumn } from './plan-target-columns.js';
+import { quoteName } from '../quote-name.js';
 
 /** A record that is not written to the target: it goes to the dead-letter table. */
 export interface DeadRecord {
@@ -381,14 +382,6 @@ export interface BatchWriter {
   /** True when a unique index or exclusion constraint of the target could make two writers wait on each other. */
   readonly targetHasUniqueIndex: boolean;
   close(): Promise<void>;
-}
-
-/** `raw.Orders` → `"raw"."orders"`: names are validated unquoted identifiers, folded as Postgres does. */
-export function quoteName(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.toLowerCase()}"`)
-    .join('.');
 }
 
 /** Holds one connection for the task's life: the staging table is session-local. */
