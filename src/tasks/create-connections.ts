@@ -9,7 +9,7 @@ import type { Config } from '../config/load-config.js';
 import { createPool } from '../db/create-pool.js';
 import { DfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { endWritersPool } from './kafka-to-postgres/kafka-to-postgres-consume.js';
+import { endCompanions } from './pool-companions.js';
 
 export interface Connections {
   postgres(name: string): pg.Pool;
@@ -41,7 +41,7 @@ export function createConnections(options: { config: Config; databaseUrl: string
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.flatMap((pool) => [pool.end(), endWritersPool(pool)]));
+      await Promise.all(all.flatMap((pool) => [pool.end(), endCompanions(pool)]));
     },
   };
 }
