@@ -113,6 +113,13 @@ dead_letter_table: air_quality_rejects
 `,
     },
     {
+      title: 'Land JSON records into the columns of the same name (a table of id int, station text, aqi int)',
+      yaml: `type: kafka.to_postgres
+topic: readings
+table: readings
+`,
+    },
+    {
       title: 'Append raw records for at most five minutes',
       yaml: `type: kafka.to_postgres
 topic: clicks

@@ -58,6 +58,7 @@ describe('planTargetColumns without "columns" (by name)', () => {
     // Left to PostgreSQL: no cast needed.
     expect(byName([column('id', 'uuid', { filledByPostgres: true }), column('n', 'integer')]).columns.map((c) => c.name)).toEqual(['n']);
     expect(() => byName([column('Station', 'text')])).toThrow(/column "Station" is not a lower-case unquoted identifier/);
+    expect(() => byName([column('id', 'bigint', { filledByPostgres: true })])).toThrow(/^Table readings has no column a record field can go to by name/);
   });
 
   it('names key columns the table lacks', () => {

@@ -108,6 +108,9 @@ function planByName(options: PlanOptions, target: readonly TargetColumn[], keys:
         : { name: c.name, path: [c.name], type: columnTypeOf(c.type)!, key: keys.has(c.name), ...(c.notNull && c.defaultExpression === undefined && !keys.has(c.name) ? { notNull: true } : {}) },
     ),
   ];
+  if (columns.length === 0) {
+    throw new DfmError('TARGET_COLUMNS_MISSING', `Table ${options.table} has no column a record field can go to by name (identity and generated columns are PostgreSQL's). Add one, or map the fields under "columns".`, { retryable: false });
+  }
   const defaults = new Map(mapped.filter((c) => c !== whole && c.defaultExpression !== undefined).map((c) => [c.name, c.defaultExpression!]));
   return { columns, defaults };
 }
