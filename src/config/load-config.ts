@@ -54,6 +54,7 @@ export const variables = {
   DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
   DFM_SHUTDOWN_GRACE_MS: { schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
   DFM_SHUTDOWN_TIMEOUT_MS: { schema: positiveInt('DFM_SHUTDOWN_TIMEOUT_MS').optional(), doc: 'Overall limit on a shutdown of `dfm serve`, in ms: past it dfm logs what did not stop and exits with 1. Default DFM_SHUTDOWN_GRACE_MS + 30000.' },
+  DFM_RECONNECT_TIMEOUT_MS: { schema: positiveInt('DFM_RECONNECT_TIMEOUT_MS').default(120000), doc: 'How long `dfm run --wait` and `dfm backfill` keep reconnecting to a PostgreSQL that went away (a restart, a failover) while they follow runs, in ms. Default 120000.' },
   DFM_ROLE: { schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
@@ -88,6 +89,7 @@ export interface Config {
   readonly pollIntervalMs: number;
   readonly shutdownGraceMs: number;
   readonly shutdownTimeoutMs: number;
+  readonly reconnectTimeoutMs: number;
   readonly role: 'all' | 'scheduler' | 'worker' | 'web';
   readonly runMigrations: boolean;
   /** Extra named Postgres connections for tasks (`connection: warehouse` → DFM_POSTGRES_WAREHOUSE_URL). */
@@ -163,6 +165,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     // The grace for in-flight task runs, then 30 s for releasing them and stopping servers, pools
     // and the local services (a local broker's controlled shutdown measured 2–6 s here).
     shutdownTimeoutMs: p.DFM_SHUTDOWN_TIMEOUT_MS ?? p.DFM_SHUTDOWN_GRACE_MS + 30_000,
+    reconnectTimeoutMs: p.DFM_RECONNECT_TIMEOUT_MS,
     role: p.DFM_ROLE,
     runMigrations: p.DFM_RUN_MIGRATIONS,
     postgresConnections: Object.freeze(postgresConnections),
