@@ -126,5 +126,5 @@ describe('quick start', () => {
     expect(output).not.toMatch(/"level":(50|60)/);
     expect(output).not.toMatch(/npm error/);
     for (const closed of [port, pgPort, kafkaPort]) expect(await isListening(closed)).toBe(false);
-  });
+  }, 360_000); // the install (devDependencies included, as for a user) and the health wait (240 s) within it
 });
