@@ -4,15 +4,30 @@
  * apt-get). It must stop within seconds, naming each tool and the command that installs it.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, linkSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isOnPath } from './ensure-test-tools.js';
 
+const asRoot = userInfo().uid === 0;
 const bin = mkdtempSync(join(tmpdir(), 'dfm-preflight-bin-'));
 chmodSync(bin, 0o755); // mkdtemp makes 0700; `nobody` must reach the links
 afterAll(() => rmSync(bin, { recursive: true, force: true }));
+
+/** This Node, where `nobody` can run it: .ci/run's Node 24 lives under /root (0700). */
+const node = asRoot ? reachableCopy(process.execPath) : process.execPath;
+
+function reachableCopy(file: string): string {
+  const target = join(bin, 'node');
+  try {
+    linkSync(file, target);
+  } catch {
+    copyFileSync(file, target); // another file system
+  }
+  chmodSync(target, 0o755);
+  return target;
+}
 
 /** A PATH of links to the tools we keep; everything else is missing. */
 function pathWith(commands: readonly string[]): string {
@@ -23,14 +38,13 @@ function pathWith(commands: readonly string[]): string {
     const folder = path.split(delimiter).find((d) => isOnPath(command, d));
     if (folder) symlinkSync(join(folder, command), join(dir, command));
   }
-  symlinkSync(process.execPath, join(dir, 'node'));
+  symlinkSync(node, join(dir, 'node'));
   return dir;
 }
 
 function runPreflight(path: string): Promise<{ code: number | null; output: string; ms: number }> {
   const began = Date.now();
-  const asRoot = userInfo().uid === 0;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/check-test-tools.ts'], {
+  const child = spawn(node, ['--import', 'tsx', 'scripts/check-test-tools.ts'], {
     env: { PATH: path, HOME: bin },
     ...(asRoot ? { uid: 65534, gid: 65534 } : {}),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,10 +52,14 @@ function runPreflight(path: string): Promise<{ code: number | null; output: stri
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output, ms: Date.now() - began })));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output, ms: Date.now() - began }));
+  });
 }
 
-describe('the test preflight (scripts/check-test-tools.ts)', () => {
+// Node + tsx start in ~1 s; on a loaded 2-core machine (load 16 in a full run) several.
+describe('the test preflight (scripts/check-test-tools.ts)', { timeout: 30_000 }, () => {
   it('stops a non-root user without kcat and promtool within seconds, with the apt-get command', async () => {
     const { code, output, ms } = await runPreflight(pathWith(['java', 'mvn', 'git', 'script', 'apt-get']));
     expect(code).toBe(1);
