@@ -59,3 +59,12 @@ describe('loadConfig', () => {
     expect(error.message).toContain('postgres://user:password@host:5432/dbname');
   });
 });
+
+describe('loadConfig: logs', () => {
+  it('writes logs as auto by default and accepts json and pretty', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be one of auto, json, pretty');
+  });
+});

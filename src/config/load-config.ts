@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
+import { LOG_FORMATS } from '../lib/logger.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -42,6 +43,7 @@ export const variables = {
   HOST: { schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
   DFM_PIPELINES_DIR: { schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
   LOG_LEVEL: { schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
+  LOG_FORMAT: { schema: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'), doc: 'How logs are written to stderr: auto (readable lines when stderr is a terminal, JSON otherwise), json (one JSON object a line, for log collectors) or pretty. Default auto.' },
   DFM_DATA_DIR: { schema: z.string().trim().min(1).default('.dfm'), doc: 'Local state of the embedded PostgreSQL and local Kafka broker (data folders, logs). Default `.dfm`.' },
   DFM_EMBEDDED_PG_PORT: { schema: port('DFM_EMBEDDED_PG_PORT').default(54329), doc: 'Port of the embedded PostgreSQL (only when DATABASE_URL is unset). Default 54329.' },
   DFM_KAFKA_PORT: { schema: port('DFM_KAFKA_PORT').default(9092), doc: 'Port of the local Kafka broker (only when KAFKA_BROKERS is unset). Default 9092; the controller listens on this port + 1.' },
@@ -51,6 +53,8 @@ export const variables = {
   DFM_HEARTBEAT_TIMEOUT_MS: { schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
   DFM_POLL_INTERVAL_MS: { schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
   DFM_SHUTDOWN_GRACE_MS: { schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
+  DFM_SHUTDOWN_TIMEOUT_MS: { schema: positiveInt('DFM_SHUTDOWN_TIMEOUT_MS').optional(), doc: 'Overall limit on a shutdown of `dfm serve`, in ms: past it dfm logs what did not stop and exits with 1. Default DFM_SHUTDOWN_GRACE_MS + 30000.' },
+  DFM_RECONNECT_TIMEOUT_MS: { schema: positiveInt('DFM_RECONNECT_TIMEOUT_MS').default(120000), doc: 'How long `dfm run --wait` and `dfm backfill` keep reconnecting to a PostgreSQL that went away (a restart, a failover) while they follow runs, in ms. Default 120000.' },
   DFM_ROLE: { schema: z.enum(['all', 'scheduler', 'worker', 'web'], { error: 'DFM_ROLE must be one of all, scheduler, worker, web' }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
@@ -74,6 +78,7 @@ export interface Config {
   readonly host: string;
   readonly pipelinesDir: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly logFormat: (typeof LOG_FORMATS)[number];
   readonly dataDir: string;
   readonly embeddedPostgresPort: number;
   readonly kafkaPort: number;
@@ -83,6 +88,8 @@ export interface Config {
   readonly heartbeatTimeoutMs: number;
   readonly pollIntervalMs: number;
   readonly shutdownGraceMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly reconnectTimeoutMs: number;
   readonly role: 'all' | 'scheduler' | 'worker' | 'web';
   readonly runMigrations: boolean;
   /** Extra named Postgres connections for tasks (`connection: warehouse` → DFM_POSTGRES_WAREHOUSE_URL). */
@@ -145,6 +152,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     host: p.HOST,
     pipelinesDir: p.DFM_PIPELINES_DIR,
     logLevel: p.LOG_LEVEL,
+    logFormat: p.LOG_FORMAT,
     dataDir: p.DFM_DATA_DIR,
     embeddedPostgresPort: p.DFM_EMBEDDED_PG_PORT,
     kafkaPort: p.DFM_KAFKA_PORT,
@@ -154,6 +162,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     heartbeatTimeoutMs: p.DFM_HEARTBEAT_TIMEOUT_MS,
     pollIntervalMs: p.DFM_POLL_INTERVAL_MS,
     shutdownGraceMs: p.DFM_SHUTDOWN_GRACE_MS,
+    // The grace for in-flight task runs, then 30 s for releasing them and stopping servers, pools
+    // and the local services (a local broker's controlled shutdown measured 2–6 s here).
+    shutdownTimeoutMs: p.DFM_SHUTDOWN_TIMEOUT_MS ?? p.DFM_SHUTDOWN_GRACE_MS + 30_000,
+    reconnectTimeoutMs: p.DFM_RECONNECT_TIMEOUT_MS,
     role: p.DFM_ROLE,
     runMigrations: p.DFM_RUN_MIGRATIONS,
     postgresConnections: Object.freeze(postgresConnections),

@@ -149,7 +149,10 @@ export function startWorker(options: WorkerOptions): Worker {
     inFlight.set(claim.id, entry);
     options.metrics?.tasksRunning.set(inFlight.size);
     entry.done = runTask(entry).finally(() => {
-      inFlight.delete(claim.id);
+      // Only our own entry: an attempt whose outcome write outlived a database restart finishes
+      // after the reaper gave its task run to a new attempt here, and deleting that one stopped
+      // its heartbeat, so it was reaped in turn until the retries ran out.
+      if (inFlight.get(claim.id) === entry) inFlight.delete(claim.id);
       options.metrics?.tasksRunning.set(inFlight.size);
       wake();
     });

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
+import { createStopSteps } from '../lib/stop-steps.js';
 import { createPool } from '../db/create-pool.js';
 import { applyMigrations } from '../db/migrate.js';
 import { resolveDatabaseUrl } from '../db/resolve-database-url.js';
@@ -43,6 +44,8 @@ export interface RunningService {
   readonly databaseUrl: string;
   readonly kafkaBrokers: readonly string[];
   stop(): Promise<void>;
+  /** While stop() runs: the step stopping now and those after it (the shutdown deadline names them). */
+  pendingStops(): string[];
 }
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -56,25 +59,21 @@ export async function startService(options: {
 }): Promise<RunningService> {
   const { config, logger, role } = options;
   const began = Date.now();
-  const cleanups: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      await cleanup().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
-    }
-  };
+  const cleanups = createStopSteps(logger);
+  const stopAll = cleanups.stopAll;
 
   try {
     const database = await resolveDatabaseUrl(config, logger);
-    if (database.embedded?.started) cleanups.push(() => database.embedded!.stop());
+    if (database.embedded?.started) cleanups.add('the embedded PostgreSQL', () => database.embedded!.stop());
     if (config.runMigrations) await applyMigrations(database.url, logger);
 
     const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role}` });
-    cleanups.push(() => pool.end());
+    cleanups.add('the PostgreSQL pool', () => pool.end());
 
     const kafka = await resolveKafkaBrokers(config, logger);
-    cleanups.push(kafka.stop);
+    cleanups.add('the local Kafka broker', kafka.stop);
     const kafkaHealth = createKafkaHealthCheck(createKafka(kafka.brokers, logger), HEALTH_TIMEOUT_MS);
-    cleanups.push(() => kafkaHealth.close());
+    cleanups.add('the Kafka health check', () => kafkaHealth.close());
 
     const metrics = createMetrics();
     const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
@@ -83,7 +82,7 @@ export async function startService(options: {
       const starter = options.roles?.[name];
       if (starter && (role === 'all' || role === name)) {
         const running = await starter(context);
-        cleanups.push(() => running.stop());
+        cleanups.add(`the ${running.name}`, () => running.stop());
       }
     }
 
@@ -96,12 +95,11 @@ export async function startService(options: {
     });
     const server: Server = app.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-    cleanups.push(() => closeServer(server));
+    cleanups.add('the HTTP server', () => closeServer(server));
     const port = (server.address() as AddressInfo).port;
     logger.info({ port, role, ms: Date.now() - began, kafka: kafka.brokers }, `dfm is serving on http://localhost:${port}`);
 
-    let stopped: Promise<void> | undefined;
-    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: () => (stopped ??= stopAll()) };
+    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: stopAll, pendingStops: cleanups.pending };
   } catch (error) {
     await stopAll();
     throw error;
