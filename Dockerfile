@@ -1,5 +1,6 @@
-# dfm: build the TypeScript once, ship only what runs.
-FROM node:20-bookworm-slim AS build
+# dfm: build the TypeScript once, ship only what runs. Node 24 LTS (Node 20 ended on 2026-04-30;
+# .ci/run runs the suite on both).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +8,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=8080 DFM_PIPELINES_DIR=/app/pipelines DFM_DATA_DIR=/var/lib/dfm
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -8,7 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts'],
+          // test/setup/: the test setup's own tests (the preflight), which need no services.
+          include: ['src/**/*.test.ts', 'test/setup/**/*.test.ts'],
           environment: 'node',
           // Unit tests first: they are fast and point at the cause when integration tests fail.
           sequence: { groupOrder: 0 },
@@ -18,6 +19,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          exclude: ['test/setup/**'],
           environment: 'node',
           globalSetup: ['test/setup/global-setup.ts'],
           setupFiles: ['test/setup/leak-guard.ts'],

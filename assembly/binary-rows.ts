@@ -1,4 +1,4 @@
-// AssemblyScript (compiled by `npm run wasm:build` into src/tasks/binary-rows-wasm.ts).
+// AssemblyScript (compiled by `npm run wasm:build` into src/tasks/kafka-to-postgres/binary-rows-wasm.generated.ts).
 //
 // The one-pass byte path of kafka.to_postgres (json-to-copy-line.ts, writeInOrder) for binary
 // COPY rows, in WebAssembly with 16-byte SIMD scans: a JSON record whose keys are the plan's

@@ -9,10 +9,10 @@
  *   npx tsx bench/binary-rows.ts [--records=200000] [--rounds=6]
  */
 import { recordAt } from '../src/kafka/kafka-client.js';
-import { compileWasmRowEncoder } from '../src/tasks/binary-rows-wasm-encoder.js';
-import { writeBinaryRowStart } from '../src/tasks/copy-binary.js';
-import { compileJsonCopyWriter } from '../src/tasks/json-to-copy-line.js';
-import type { ColumnPlan } from '../src/tasks/kafka-record-decode.js';
+import { compileWasmRowEncoder } from '../src/tasks/kafka-to-postgres/binary-rows-wasm-encoder.js';
+import { writeBinaryRowStart } from '../src/tasks/kafka-to-postgres/copy-binary.js';
+import { compileJsonCopyWriter } from '../src/tasks/kafka-to-postgres/json-to-copy-line.js';
+import type { ColumnPlan } from '../src/tasks/kafka-to-postgres/kafka-record-decode.js';
 import { COLUMNS, recordValue } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));

@@ -6,8 +6,10 @@
  * run — the task's decoding worker —, the PostgreSQL backends of
  * the bench database, the broker) so it is visible which one is the bottleneck.
  * `--decode-on-worker=true|false` forces the decoding worker on or off; `--store-offsets=false` runs
- * (c0) instead; `--checkpoint` starts each run after a CHECKPOINT. Meant to be run under the
- * profiler:
+ * (c0) instead; `--checkpoint` starts each run after a CHECKPOINT; `--columns=by-name` runs the
+ * task without its `columns` mapping (fields by name from the table's catalog), `--columns=alternate`
+ * alternates explicit and by-name runs and ends with the ratio of their best figures. Meant to be
+ * run under the profiler:
  *
  *   node --import tsx --cpu-prof --cpu-prof-dir=/tmp/k2p-prof bench/kafka-to-postgres-profile.ts --records=300000
  *
@@ -19,7 +21,7 @@ import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
-import { consumeToPostgres } from '../src/tasks/kafka-to-postgres-consume.js';
+import { consumeToPostgres } from '../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 import { benchTaskOptions, seedWithKcat } from './kafka-to-postgres/records.js';
 
 const args = Object.fromEntries(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -33,6 +35,8 @@ const DECODE_ON_WORKER = args['decode-on-worker'] === undefined ? undefined : ar
 const STORE_OFFSETS = args['store-offsets'] !== 'false';
 /** --checkpoint: a CHECKPOINT before each run, as the bench does before each step. */
 const CHECKPOINT = args['checkpoint'] !== undefined && args['checkpoint'] !== 'false';
+/** --columns=explicit (default) | by-name | alternate: the task's column mapping, or both in turn. */
+const COLUMN_MAPPING = args['columns'] ?? 'explicit';
 const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
@@ -85,8 +89,10 @@ async function main(): Promise<void> {
     await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
     await seedWithKcat(brokers, topic, RECORDS);
     const broker = brokerPid();
+    const best = { explicit: Infinity, 'by-name': Infinity };
     for (let run = 0; run < RUNS; run++) {
       const table = `c_${run}`;
+      const mapping = COLUMN_MAPPING === 'alternate' ? (run % 2 === 0 ? 'explicit' : 'by-name') : COLUMN_MAPPING === 'by-name' ? 'by-name' : 'explicit';
       await pool.query(`create table ${table} (id bigint not null, station text, time timestamptz, aqi integer, pm25 double precision, note text)`);
       const backendCpu = async () => {
         const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
@@ -109,8 +115,10 @@ async function main(): Promise<void> {
       const threadsBefore = threadSeconds();
       const brokerBefore = broker ? cpuSeconds(broker) : 0;
       const began = performance.now();
-      const output = await consumeToPostgres({ ...benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger }), decodeOnWorker: DECODE_ON_WORKER, storeOffsets: STORE_OFFSETS });
+      const options = benchTaskOptions({ kafka, brokers, pool, topic, table, groupId: `bench-prof-${table}-${suffix}`, batchSize: BATCH, logger });
+      const output = await consumeToPostgres({ ...options, columns: mapping === 'by-name' ? undefined : options.columns, decodeOnWorker: DECODE_ON_WORKER, storeOffsets: STORE_OFFSETS });
       const seconds = (performance.now() - began) / 1000;
+      best[mapping] = Math.min(best[mapping], seconds);
       const nodeCpu = process.cpuUsage(nodeBefore);
       const threadsAfter = threadSeconds();
       clearInterval(sampling);
@@ -125,7 +133,13 @@ async function main(): Promise<void> {
       const r2 = (n: number) => Math.round(n * 100) / 100;
       // Threads that ended with the run are in the process' figure only: the decoding worker.
       process.stdout.write(
-        `${JSON.stringify({ run, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: r2(seconds), batches: output.batches, cpu: { node: r2(nodeSeconds), nodeMainThread: r2(mainSeconds), nodeOtherThreads: r2(otherSeconds), nodeEndedThreads: r2(Math.max(0, nodeSeconds - mainSeconds - otherSeconds)), postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
+        `${JSON.stringify({ run, columns: mapping, records: RECORDS, perSec: Math.round(RECORDS / seconds), seconds: r2(seconds), batches: output.batches, cpu: { node: r2(nodeSeconds), nodeMainThread: r2(mainSeconds), nodeOtherThreads: r2(otherSeconds), nodeEndedThreads: r2(Math.max(0, nodeSeconds - mainSeconds - otherSeconds)), postgres: Math.round(pgCpu * 100) / 100, broker: broker ? Math.round((cpuSeconds(broker) - brokerBefore) * 100) / 100 : null } })}\n`,
+      );
+    }
+    if (COLUMN_MAPPING === 'alternate' && RUNS >= 2) {
+      const perSec = (seconds: number) => Math.round(RECORDS / seconds);
+      process.stdout.write(
+        `${JSON.stringify({ bestPerSec: { explicit: perSec(best.explicit), byName: perSec(best['by-name']) }, ratioByNameVsExplicit: Math.round((best.explicit / best['by-name']) * 100) / 100, command: `npx tsx bench/kafka-to-postgres-profile.ts ${process.argv.slice(2).join(' ')}` })}\n`,
       );
     }
   } finally {

@@ -29,10 +29,10 @@ import copyStreams from 'pg-copy-streams';
 import { applyMigrations } from '../src/db/migrate.js';
 import { createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
-import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeBinaryRowStart } from '../src/tasks/copy-binary.js';
-import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-record-decode.js';
-import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres-consume.js';
-import { compileJsonCopyWriter } from '../src/tasks/json-to-copy-line.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeBinaryRowStart } from '../src/tasks/kafka-to-postgres/copy-binary.js';
+import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-to-postgres/kafka-record-decode.js';
+import { consumeToPostgres, type ConsumeToPostgresOptions } from '../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
+import { compileJsonCopyWriter } from '../src/tasks/kafka-to-postgres/json-to-copy-line.js';
 import { consumeWithPlatformatic } from './kafka-to-postgres/platformatic-consume.js';
 import { benchTaskOptions, COLUMNS, recordValue, seedWithKcat } from './kafka-to-postgres/records.js';
 

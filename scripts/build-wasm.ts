@@ -1,5 +1,5 @@
 /**
- * Compiles assembly/binary-rows.ts and writes src/tasks/binary-rows-wasm.generated.ts.
+ * Compiles assembly/binary-rows.ts and writes src/tasks/kafka-to-postgres/binary-rows-wasm.generated.ts.
  *   npx tsx scripts/build-wasm.ts          write it
  *   npx tsx scripts/build-wasm.ts --check  exit 1 when it is stale
  */

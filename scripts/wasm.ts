@@ -1,5 +1,5 @@
 /**
- * Compiles assembly/binary-rows.ts (AssemblyScript) into the module src/tasks/binary-rows-wasm.generated.ts
+ * Compiles assembly/binary-rows.ts (AssemblyScript) into the module src/tasks/kafka-to-postgres/binary-rows-wasm.generated.ts
  * holds. Used by scripts/build-wasm.ts and by the test that keeps the committed module in step with
  * its source. The output is deterministic: the same source and compiler give the same bytes.
  */
@@ -9,7 +9,7 @@ import asc from 'assemblyscript/asc';
 
 export const root = path.resolve(import.meta.dirname, '..');
 export const WASM_SOURCE = 'assembly/binary-rows.ts';
-export const WASM_MODULE = 'src/tasks/binary-rows-wasm.generated.ts';
+export const WASM_MODULE = 'src/tasks/kafka-to-postgres/binary-rows-wasm.generated.ts';
 /** Optimised, no runtime (the module allocates nothing; the caller lays out its memory), no asserts, 16-byte SIMD. */
 const FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'];
 

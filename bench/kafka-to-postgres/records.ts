@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type pg from 'pg';
 import type { KafkaClient } from '../../src/kafka/kafka-client.js';
 import type { Logger } from '../../src/lib/logger.js';
-import type { ConsumeToPostgresOptions } from '../../src/tasks/kafka-to-postgres-consume.js';
+import type { ConsumeToPostgresOptions } from '../../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 
 export const COLUMNS = {
   id: { field: undefined, type: 'bigint' as const },

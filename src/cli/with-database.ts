@@ -8,7 +8,7 @@ import type { CliContext } from './cli-context.js';
 /** Runs a CLI command against the metadata database (DATABASE_URL or the embedded one). */
 export async function withDatabase<T>(context: CliContext, fn: (pool: pg.Pool) => Promise<T>): Promise<T> {
   const config = context.config();
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr, config.logFormat);
   const database = await resolveDatabaseUrl(config, logger);
   // Like `dfm serve`: a fresh database gets its schema first (idempotent, under the advisory lock).
   if (config.runMigrations) await applyMigrations(database.url, logger);

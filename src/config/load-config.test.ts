@@ -62,10 +62,19 @@ describe('loadConfig', () => {
   it('gives every keyed variable of the table its field, frozen', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1,b:2', DFM_WORKER_CONCURRENCY: '3', DFM_ROLE: 'worker' });
     const keys = Object.values(variables).flatMap((v) => ('key' in v ? [v.key] : []));
-    expect(keys).toHaveLength(17);
+    expect(keys).toHaveLength(19);
     for (const key of keys) expect(config).toHaveProperty(key);
     expect(config).toMatchObject({ kafkaBrokers: ['a:1', 'b:2'], workerConcurrency: 3, role: 'worker' });
     expect(Object.isFrozen(config.kafkaBrokers)).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+});
+
+describe('loadConfig: logs', () => {
+  it('writes logs as auto by default and accepts json and pretty', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be one of auto, json, pretty');
   });
 });

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
+import { LOG_FORMATS } from '../lib/logger.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -48,6 +49,7 @@ export const variables = {
   HOST: { key: 'host', schema: z.string().trim().min(1).default('0.0.0.0'), doc: 'Address the HTTP server binds. Default 0.0.0.0.' },
   DFM_PIPELINES_DIR: { key: 'pipelinesDir', schema: z.string().trim().min(1).default('pipelines'), doc: 'Folder of pipeline YAML files loaded in local mode and validated by `dfm validate`. Default `pipelines`.' },
   LOG_LEVEL: { key: 'logLevel', schema: z.enum(LOG_LEVELS, { error: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` }).default('info'), doc: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.' },
+  LOG_FORMAT: { key: 'logFormat', schema: z.enum(LOG_FORMATS, { error: `LOG_FORMAT must be one of ${LOG_FORMATS.join(', ')}` }).default('auto'), doc: 'How logs are written to stderr: auto (readable lines when stderr is a terminal, JSON otherwise), json (one JSON object a line, for log collectors) or pretty. Default auto.' },
   DFM_DATA_DIR: { key: 'dataDir', schema: z.string().trim().min(1).default('.dfm'), doc: 'Local state of the embedded PostgreSQL and local Kafka broker (data folders, logs). Default `.dfm`.' },
   DFM_EMBEDDED_PG_PORT: { key: 'embeddedPostgresPort', schema: port('DFM_EMBEDDED_PG_PORT').default(54329), doc: 'Port of the embedded PostgreSQL (only when DATABASE_URL is unset). Default 54329.' },
   DFM_KAFKA_PORT: { key: 'kafkaPort', schema: port('DFM_KAFKA_PORT').default(9092), doc: 'Port of the local Kafka broker (only when KAFKA_BROKERS is unset). Default 9092; the controller listens on this port + 1.' },
@@ -57,6 +59,8 @@ export const variables = {
   DFM_HEARTBEAT_TIMEOUT_MS: { key: 'heartbeatTimeoutMs', schema: positiveInt('DFM_HEARTBEAT_TIMEOUT_MS').default(30000), doc: 'A running task run whose heartbeat is older than this is reaped and retried as a new attempt, in ms. Default 30000.' },
   DFM_POLL_INTERVAL_MS: { key: 'pollIntervalMs', schema: positiveInt('DFM_POLL_INTERVAL_MS').default(2000), doc: 'How often workers look for ready task runs besides NOTIFY, the scheduler looks for due fires and Kafka triggers look at their topics, in ms. Default 2000.' },
   DFM_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
+  DFM_SHUTDOWN_TIMEOUT_MS: { schema: positiveInt('DFM_SHUTDOWN_TIMEOUT_MS').optional(), doc: 'Overall limit on a shutdown of `dfm serve`, in ms: past it dfm logs what did not stop and exits with 1. Default DFM_SHUTDOWN_GRACE_MS + 30000.' },
+  DFM_RECONNECT_TIMEOUT_MS: { key: 'reconnectTimeoutMs', schema: positiveInt('DFM_RECONNECT_TIMEOUT_MS').default(120000), doc: 'How long `dfm run --wait` and `dfm backfill` keep reconnecting to a PostgreSQL that went away (a restart, a failover) while they follow runs, in ms. Default 120000.' },
   DFM_ROLE: { key: 'role', schema: z.enum(ROLE_NAMES, { error: `DFM_ROLE must be one of ${ROLE_NAMES.join(', ')}` }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { key: 'runMigrations', schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
@@ -79,6 +83,8 @@ const POSTGRES_CONNECTION = /^DFM_POSTGRES_([A-Z0-9_]+)_URL$/;
 const KAFKA_CONNECTION = /^DFM_KAFKA_([A-Z0-9_]+)_BROKERS$/;
 
 export interface Config extends KeyedFields {
+  /** DFM_SHUTDOWN_TIMEOUT_MS, whose default depends on DFM_SHUTDOWN_GRACE_MS. */
+  readonly shutdownTimeoutMs: number;
   /** Extra named Postgres connections for tasks (`connection: warehouse` → DFM_POSTGRES_WAREHOUSE_URL). */
   readonly postgresConnections: Readonly<Record<string, string>>;
   /** Extra named Kafka clusters for tasks (`connection: events` → DFM_KAFKA_EVENTS_BROKERS). */
@@ -140,6 +146,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
   return Object.freeze({
     ...(keyed as unknown as KeyedFields),
+    // The grace for in-flight task runs, then 30 s for releasing them and stopping servers, pools
+    // and the local services (a local broker's controlled shutdown measured 2–6 s here).
+    shutdownTimeoutMs: p.DFM_SHUTDOWN_TIMEOUT_MS ?? p.DFM_SHUTDOWN_GRACE_MS + 30_000,
     postgresConnections: Object.freeze(postgresConnections),
     kafkaConnections: Object.freeze(kafkaConnections),
     github: p.APP_ID !== undefined && p.PRIVATE_KEY !== undefined && p.WEBHOOK_SECRET !== undefined

@@ -13,11 +13,12 @@ import { constants } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { createHash } from 'node:crypto';
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import { stopEmbeddedPostgres } from './stop-embedded-postgres.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -85,7 +86,10 @@ export async function ensureEmbeddedPostgres(options: {
     );
   }
   options.logger.info({ port: options.port, ms: Date.now() - began }, 'embedded PostgreSQL is ready');
-  return { url, started: true, stop: () => server.stop() };
+  // embedded-postgres' stop() never resolves once the server has exited; ours is bounded. It needs
+  // the server's ChildProcess, a private field of embedded-postgres (pinned in package-lock.json).
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  return { url, started: true, stop: () => (child ? stopEmbeddedPostgres(child, options.logger) : server.stop()) };
 }
 
 async function answers(url: string): Promise<boolean> {

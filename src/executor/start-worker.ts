@@ -101,7 +101,10 @@ export function startWorker(options: WorkerOptions): Worker {
     options.metrics?.tasksRunning.set(inFlight.size);
     announcer.add(claim.runId);
     attempt.done = runTaskAttempt(attemptOptions, attempt).finally(() => {
-      inFlight.delete(claim.id);
+      // Only our own entry: an attempt whose outcome write outlived a database restart finishes
+      // after the reaper gave its task run to a new attempt here, and deleting that one stopped
+      // its heartbeat, so it was reaped in turn until the retries ran out.
+      if (inFlight.get(claim.id) === attempt) inFlight.delete(claim.id);
       options.metrics?.tasksRunning.set(inFlight.size);
       claims.wake();
     });

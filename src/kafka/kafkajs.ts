@@ -18,6 +18,7 @@
  * module's CommonJS imports before it runs any module of the graph.
  */
 import { createRequire } from 'node:module';
+import { clampRequestQueueTimeout } from './clamp-request-queue-timeout.js';
 import { processData, type SocketFactory } from './framed-socket.js';
 import { decodeRecordBatch, makeBatchClass, useKafkajsParts, type Codec } from './kafkajs-record-views.js';
 
@@ -86,6 +87,7 @@ function install(): void {
 }
 
 install();
+clampRequestQueueTimeout();
 
 /** kafkajs itself, loaded after the replacements. */
 export const kafkajs = require('kafkajs') as typeof import('kafkajs');

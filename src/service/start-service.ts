@@ -4,8 +4,8 @@
  * an advisory lock → Kafka (KAFKA_BROKERS or the local broker) → roles → HTTP (/healthz, /metrics
  * and the routers the roles contribute). Roles are a registry (service-roles.ts): adding one is one
  * entry there and changes nothing here.
- * Shutdown runs the steps of the start in reverse (`createShutdownSequence`): stop claiming, finish
- * or release in-flight work, close servers and pools, then stop the local services this process
+ * stop() runs the named stop steps in reverse (lib/stop-steps.ts): stop claiming, finish or
+ * release in-flight work, close servers and pools, then stop the local services this process
  * started (never ones it merely reused).
  */
 import { once } from 'node:events';
@@ -15,6 +15,7 @@ import type { Router } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
+import { createStopSteps } from '../lib/stop-steps.js';
 import { createPool } from '../db/create-pool.js';
 import { applyMigrations } from '../db/migrate.js';
 import { resolveDatabaseUrl } from '../db/resolve-database-url.js';
@@ -52,6 +53,8 @@ export interface RunningService {
   readonly databaseUrl: string;
   readonly kafkaBrokers: readonly string[];
   stop(): Promise<void>;
+  /** While stop() runs: the step stopping now and those after it (the shutdown deadline names them). */
+  pendingStops(): string[];
 }
 
 const HEALTH_TIMEOUT_MS = 2000;
@@ -59,20 +62,21 @@ const HEALTH_TIMEOUT_MS = 2000;
 export async function startService(options: { config: Config; logger: Logger; role: Role; roles?: RoleRegistry }): Promise<RunningService> {
   const { config, logger, role } = options;
   const began = Date.now();
-  const shutdown = createShutdownSequence(logger);
+  const cleanups = createStopSteps(logger);
+  const stopAll = cleanups.stopAll;
 
   try {
     const database = await resolveDatabaseUrl(config, logger);
-    if (database.embedded?.started) shutdown.add(() => database.embedded!.stop());
+    if (database.embedded?.started) cleanups.add('the embedded PostgreSQL', () => database.embedded!.stop());
     if (config.runMigrations) await applyMigrations(database.url, logger);
 
     const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role}` });
-    shutdown.add(() => pool.end());
+    cleanups.add('the PostgreSQL pool', () => pool.end());
 
     const kafka = await resolveKafkaBrokers(config, logger);
-    shutdown.add(kafka.stop);
+    cleanups.add('the local Kafka broker', kafka.stop);
     const kafkaHealth = createKafkaHealthCheck(createKafka(kafka.brokers, logger), HEALTH_TIMEOUT_MS);
-    shutdown.add(() => kafkaHealth.close());
+    cleanups.add('the Kafka health check', () => kafkaHealth.close());
 
     const metrics = createMetrics();
     const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
@@ -81,7 +85,7 @@ export async function startService(options: { config: Config; logger: Logger; ro
     for (const [name, starter] of Object.entries(options.roles ?? {})) {
       if (role !== 'all' && role !== name) continue;
       const running = await starter(context);
-      shutdown.add(() => running.stop());
+      cleanups.add(`the ${running.name}`, () => running.stop());
       routers.push(...(running.routers ?? []));
     }
 
@@ -96,35 +100,15 @@ export async function startService(options: { config: Config; logger: Logger; ro
     });
     const server: Server = app.listen(config.port, config.host);
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))]);
-    shutdown.add(() => closeServer(server));
+    cleanups.add('the HTTP server', () => closeServer(server));
     const port = (server.address() as AddressInfo).port;
     logger.info({ port, role, ms: Date.now() - began, kafka: kafka.brokers }, `dfm is serving on http://localhost:${port}`);
 
-    let stopped: Promise<void> | undefined;
-    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: () => (stopped ??= shutdown.run()) };
+    return { port, databaseUrl: database.url, kafkaBrokers: kafka.brokers, stop: stopAll, pendingStops: cleanups.pending };
   } catch (error) {
-    await shutdown.run();
+    await stopAll();
     throw error;
   }
-}
-
-/**
- * The shutdown of the service, in one place: every step of the start adds how to undo it, and
- * run() undoes them last first (HTTP, then roles, then Kafka and the pool, then embedded PostgreSQL).
- * A failing step is logged and the next one still runs.
- */
-function createShutdownSequence(logger: Logger) {
-  const steps: (() => Promise<void>)[] = [];
-  return {
-    add(step: () => Promise<void>): void {
-      steps.push(step);
-    },
-    async run(): Promise<void> {
-      for (const step of steps.splice(0).reverse()) {
-        await step().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
-      }
-    },
-  };
 }
 
 async function pingPostgres(pool: pg.Pool): Promise<boolean> {

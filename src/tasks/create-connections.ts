@@ -9,7 +9,7 @@ import type { Config } from '../config/load-config.js';
 import { resolveKafkaConnection, resolvePostgresConnection } from '../config/resolve-connection.js';
 import { createPool } from '../db/create-pool.js';
 import type { Logger } from '../lib/logger.js';
-import { endWritersPool } from './kafka-to-postgres-consume.js';
+import { endCompanions } from './pool-companions.js';
 
 export interface Connections {
   postgres(name: string): pg.Pool;
@@ -32,7 +32,7 @@ export function createConnections(options: { config: Config; databaseUrl: string
     async close() {
       const all = [...pools.values()];
       pools.clear();
-      await Promise.all(all.flatMap((pool) => [pool.end(), endWritersPool(pool)]));
+      await Promise.all(all.flatMap((pool) => [pool.end(), endCompanions(pool)]));
     },
   };
 }

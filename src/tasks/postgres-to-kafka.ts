@@ -20,7 +20,7 @@ import { DfmError } from '../lib/errors.js';
 import type { Task } from '../pipeline/pipeline-schema.js';
 import { bindSqlParameters, sqlParameters } from '../pipeline/sql-parameters.js';
 import { defineTaskRunner } from './define-task-runner.js';
-import { quoteName } from './kafka-to-postgres-writer.js';
+import { quoteName } from './quote-name.js';
 import { openTopicProducer } from './open-topic-producer.js';
 
 type PostgresToKafkaConfig = Extract<Task, { type: 'postgres.to_kafka' }>['config'];

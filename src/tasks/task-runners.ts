@@ -1,6 +1,6 @@
 import type { TaskRunner } from './define-task-runner.js';
 import { kafkaProduceRunner } from './kafka-produce.js';
-import { kafkaToPostgresRunner } from './kafka-to-postgres.js';
+import { kafkaToPostgresRunner } from './kafka-to-postgres/kafka-to-postgres.js';
 import { postgresSqlRunner } from './postgres-sql.js';
 import { postgresToKafkaRunner } from './postgres-to-kafka.js';
 

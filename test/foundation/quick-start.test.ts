@@ -87,9 +87,11 @@ describe('quick start', () => {
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       // A user's fresh shell: none of dfm's own settings (CI sets DATABASE_URL, DFM_DATA_DIR, …).
-      if (v !== undefined && !['DATABASE_URL', 'KAFKA_BROKERS', 'PORT', 'NODE_OPTIONS'].includes(k) && !k.startsWith('VITEST') && !k.startsWith('DFM_')) env[k] = v;
+      if (v !== undefined && !['DATABASE_URL', 'KAFKA_BROKERS', 'PORT', 'NODE_OPTIONS', 'NODE_ENV'].includes(k) && !k.startsWith('VITEST') && !k.startsWith('DFM_')) env[k] = v;
     }
-    Object.assign(env, { PORT: String(port), DFM_EMBEDDED_PG_PORT: String(pgPort), DFM_KAFKA_PORT: String(kafkaPort), NODE_ENV: 'production' });
+    // No NODE_ENV, as in a user's shell: `npm install` then brings tsx (a devDependency), which a
+    // source checkout runs src/ with.
+    Object.assign(env, { PORT: String(port), DFM_EMBEDDED_PG_PORT: String(pgPort), DFM_KAFKA_PORT: String(kafkaPort) });
 
     let output = '';
     const began = Date.now();
@@ -124,5 +126,5 @@ describe('quick start', () => {
     expect(output).not.toMatch(/"level":(50|60)/);
     expect(output).not.toMatch(/npm error/);
     for (const closed of [port, pgPort, kafkaPort]) expect(await isListening(closed)).toBe(false);
-  });
+  }, 360_000); // the install (devDependencies included, as for a user) and the health wait (240 s) within it
 });

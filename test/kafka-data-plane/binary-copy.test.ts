@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testLogger } from '../helpers/orchestration.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 import { recordOf } from '../../src/kafka/kafka-client.js';
-import type { ColumnPlan, ColumnType } from '../../src/tasks/kafka-record-decode.js';
-import { batchFactory, openBatchWriter, type PendingBatch } from '../../src/tasks/kafka-to-postgres-writer.js';
+import type { ColumnPlan, ColumnType } from '../../src/tasks/kafka-to-postgres/kafka-record-decode.js';
+import { batchFactory, openBatchWriter, type PendingBatch } from '../../src/tasks/kafka-to-postgres/kafka-to-postgres-writer.js';
 
 const col = (name: string, type: ColumnType, key = false): ColumnPlan => ({ name, path: [name], type, key });
 const COLUMNS = [col('id', 'bigint', true), col('s', 'text'), col('i', 'integer'), col('b', 'bigint'), col('d', 'double'), col('f', 'boolean'), col('at', 'timestamptz')];

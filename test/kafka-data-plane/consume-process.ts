@@ -7,7 +7,7 @@
 import { createPool } from '../../src/db/create-pool.js';
 import { createKafka } from '../../src/kafka/kafka-client.js';
 import { createLogger } from '../../src/lib/logger.js';
-import { consumeToPostgres } from '../../src/tasks/kafka-to-postgres-consume.js';
+import { consumeToPostgres } from '../../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 
 const options = JSON.parse(process.argv[2]!) as { databaseUrl: string; brokers: string[]; topic: string; table: string; groupId: string; batchSize: number; decodeOnWorker?: boolean };
 const logger = createLogger(process.env['CONSUMER_LOG_LEVEL'] ?? 'warn');

@@ -7,7 +7,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordOf } from '../../src/kafka/kafka-client.js';
-import { openBatchWriter, type BatchWriter } from '../../src/tasks/kafka-to-postgres-writer.js';
+import { openBatchWriter, type BatchWriter } from '../../src/tasks/kafka-to-postgres/kafka-to-postgres-writer.js';
 import { testLogger } from '../helpers/orchestration.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database.js';
 

@@ -15,6 +15,7 @@ import { resolveDatabaseUrl } from '../../src/db/resolve-database-url.js';
 import { resolveKafkaBrokers } from '../../src/kafka/resolve-kafka-brokers.js';
 import { admin, databaseUrl } from '../helpers/test-database.js';
 import { isAlive } from '../helpers/is-alive.js';
+import { ensureTestTools } from './ensure-test-tools.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -26,6 +27,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // `npm test` checked already (pretest); this covers `npx vitest run <file>`. Milliseconds.
+  await ensureTestTools({ env: process.env });
   const config = loadConfig(process.env);
   const logger = createLogger(process.env['TEST_LOG_LEVEL'] ?? 'warn');
   const began = Date.now();

@@ -5,6 +5,7 @@ import { backfillRuns } from '../../runs/backfill-runs.js';
 import { FINAL_RUN_STATES } from '../../runs/get-run-status.js';
 import { loadActivePipeline } from '../../runs/load-active-pipeline.js';
 import type { CliContext } from '../cli-context.js';
+import { readThroughOutages } from '../read-through-outages.js';
 import { withDatabase } from '../with-database.js';
 import { parseParamFlags } from './run.js';
 
@@ -43,8 +44,13 @@ export function registerBackfillCommand(program: Command, context: CliContext): 
         const ids = result.created.map((c) => c.runId);
         const tty = Boolean((context.stdout as NodeJS.WriteStream).isTTY);
         let failed = 0;
+        const read = readThroughOutages({
+          boundMs: context.config().reconnectTimeoutMs,
+          following: `the ${ids.length} backfill run(s)`,
+          notify: (line) => context.stderr.write(`${tty ? '\n' : ''}${line}\n`),
+        });
         for (;;) {
-          const { rows } = await pool.query<{ state: string; n: number }>('select state, count(*)::int as n from dfm.run where id = any($1::bigint[]) group by state', [ids]);
+          const { rows } = await read(() => pool.query<{ state: string; n: number }>('select state, count(*)::int as n from dfm.run where id = any($1::bigint[]) group by state', [ids]));
           const done = rows.filter((r) => (FINAL_RUN_STATES as readonly string[]).includes(r.state)).reduce((a, r) => a + r.n, 0);
           failed = rows.filter((r) => r.state === 'failed' || r.state === 'cancelled').reduce((a, r) => a + r.n, 0);
           const width = 30;

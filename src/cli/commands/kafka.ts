@@ -35,7 +35,7 @@ export function registerKafkaCommand(program: Command, context: CliContext): voi
         port: config.kafkaPort,
         dataDir,
         cacheDir: config.kafkaCacheDir,
-        logger: createLogger(config.logLevel, context.stderr),
+        logger: createLogger(config.logLevel, context.stderr, config.logFormat),
         timeoutMs: timeoutSeconds * 1000,
       });
       const how = broker.started ? 'started' : 'already running';

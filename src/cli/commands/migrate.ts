@@ -10,7 +10,7 @@ export function registerMigrateCommand(program: Command, context: CliContext): v
     .description('apply pending database migrations (dfm serve also applies them at start)')
     .action(async () => {
       const config = context.config();
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, process.stderr, config.logFormat);
       const database = await resolveDatabaseUrl(config, logger);
       try {
         const { applied } = await applyMigrations(database.url, logger);

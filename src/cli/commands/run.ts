@@ -4,6 +4,7 @@ import { DfmError } from '../../lib/errors.js';
 import { FINAL_RUN_STATES, getRunStatus, type RunStatus } from '../../runs/get-run-status.js';
 import { triggerRun } from '../../runs/trigger-run.js';
 import type { CliContext } from '../cli-context.js';
+import { readThroughOutages } from '../read-through-outages.js';
 import { withDatabase } from '../with-database.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -23,7 +24,7 @@ export function registerRunCommand(program: Command, context: CliContext): void 
     .command('run <pipeline>')
     .description('start a manual run of a pipeline')
     .option('-p, --param <key=value>', 'a run param (repeatable); converted to the declared type', collect, [])
-    .option('-w, --wait', 'follow the run until it ends; exit 1 unless it succeeds')
+    .option('-w, --wait', 'follow the run until it ends (through database restarts, up to DFM_RECONNECT_TIMEOUT_MS); exit 1 unless it succeeds')
     .option('--json', 'print the run as JSON')
     .action(async (pipelineId: string, options: { param: string[]; wait?: boolean; json?: boolean }) => {
       const params = parseParamFlags(options.param);
@@ -48,8 +49,16 @@ export async function followRun(pool: pg.Pool, runId: number, context: CliContex
   const tty = Boolean((context.stdout as NodeJS.WriteStream).isTTY) && !quiet;
   const seen = new Map<string, string>();
   let drawn = 0;
+  const read = readThroughOutages({
+    boundMs: context.config().reconnectTimeoutMs,
+    following: `run ${runId}`,
+    notify: (line) => {
+      context.stderr.write(`${line}\n`);
+      drawn = 0; // the task lines are drawn afresh below the notice
+    },
+  });
   for (;;) {
-    const status = await getRunStatus(pool, runId);
+    const status = await read(() => getRunStatus(pool, runId));
     if (!status) throw new DfmError('RUN_UNKNOWN', `Run ${runId} disappeared`);
     if (!quiet) {
       if (tty) {

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { ROLE_NAMES } from '../../config/load-config.js';
 import { createLogger } from '../../lib/logger.js';
 import { handleShutdownSignals } from '../../lib/shutdown.js';
-import { startService, type Role } from '../../service/start-service.js';
+import { startService, type Role, type RunningService } from '../../service/start-service.js';
 import { serviceRoles } from '../../service/service-roles.js';
 import type { CliContext } from '../cli-context.js';
 
@@ -13,15 +13,30 @@ export function registerServeCommand(program: Command, context: CliContext): voi
     .addOption(new Option('--role <role>', 'which part to run in this process (default: DFM_ROLE or all)').choices(ROLE_NAMES))
     .action(async (options: { role?: Role }) => {
       const config = context.config();
-      const logger = createLogger(config.logLevel);
-      const service = await startService({ config, logger, role: options.role ?? config.role, roles: serviceRoles });
-      await new Promise<void>((resolve) => {
-        const release = handleShutdownSignals(async () => {
-          await service.stop();
-          release();
-          logger.info('dfm stopped');
-          resolve();
-        }, logger);
+      const logger = createLogger(config.logLevel, process.stderr, config.logFormat);
+      const starting = startService({ config, logger, role: options.role ?? config.role, roles: serviceRoles });
+      let service: RunningService | undefined;
+      // Signals are handled from the start: one that comes while dfm starts stops it once started
+      // (before, a SIGTERM right after "serving" could kill it with the local services left running).
+      let release = () => {};
+      const stopped = new Promise<void>((resolve) => {
+        release = handleShutdownSignals(
+          async () => {
+            await (await starting.catch(() => undefined))?.stop();
+            release();
+            logger.info('dfm stopped');
+            resolve();
+          },
+          logger,
+          { ms: config.shutdownTimeoutMs, pending: () => service?.pendingStops() ?? ['the start of dfm'] },
+        );
       });
+      try {
+        service = await starting;
+      } catch (error) {
+        release();
+        throw error;
+      }
+      await stopped;
     });
 }

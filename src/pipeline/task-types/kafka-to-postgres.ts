@@ -47,7 +47,9 @@ export const kafkaToPostgresTaskType = defineTaskType({
     columns: z
       .record(columnNameSchema('Column name.'), column)
       .optional()
-      .describe('Column mapping from the JSON record value. Absent: the whole value is written to a `value` jsonb column.'),
+      .describe(
+        'Column mapping from the JSON record value. Absent: by name, read from the table when the task starts: each column takes the field of the same name, cast to the column\'s type (text, character varying, character, integer, smallint, bigint, numeric, double precision, real, boolean, timestamp with or without time zone, date, jsonb, json; any other type stops the task at start: map such a table here). A missing or null field is the column\'s default where it has one, else NULL; a record without a key column\'s or a NOT NULL column\'s (without default) field is a dead letter naming the column. Fields without a column are ignored; identity and generated columns are left to PostgreSQL. A table whose columns without a default, the key columns aside, are one jsonb (or json) column receives the whole value in that column.',
+      ),
     until,
     batch_size: positiveInt('Records per transaction. Default 10000.', 1_000_000).default(10_000),
     batch_max_wait: durationSchema('Longest wait to fill a batch before writing it. Default 1s.', { min: 1 }).prefault('1s'),
@@ -108,6 +110,13 @@ columns:
 until: caught_up
 batch_size: 5000
 dead_letter_table: air_quality_rejects
+`,
+    },
+    {
+      title: 'Land JSON records into the columns of the same name (a table of id int, station text, aqi int)',
+      yaml: `type: kafka.to_postgres
+topic: readings
+table: readings
 `,
     },
     {

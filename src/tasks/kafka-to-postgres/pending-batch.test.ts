@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordOf } from '../kafka/kafka-client.js';
+import { recordOf } from '../../kafka/kafka-client.js';
 import { BINARY_COPY_HEADER } from './copy-binary.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import { batchFactory } from './kafka-to-postgres-writer.js';

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { recordAt, recordOf, type ConsumedRecord } from '../kafka/kafka-client.js';
+import { recordAt, recordOf, type ConsumedRecord } from '../../kafka/kafka-client.js';
 import { startBackgroundDecoder, type BackgroundDecoder } from './background-decoder.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import { batchFactory } from './kafka-to-postgres-writer.js';

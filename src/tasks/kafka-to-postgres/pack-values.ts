@@ -4,7 +4,7 @@
  * its memory). A fetch's values lie close together in kafkajs' fetch buffer: each run of values
  * with gaps under 1 KB (record headers) is one copy, not one per record.
  */
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import type { ConsumedRecord } from '../../kafka/kafka-client.js';
 
 /** Gaps between values that are copied along rather than starting another span. */
 const GAP = 1024;

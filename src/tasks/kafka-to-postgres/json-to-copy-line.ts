@@ -156,7 +156,8 @@ export function compileJsonCopyWriter(columns: readonly ColumnPlan[], exactJson:
   const count = columns.length;
   const names = columns.map((c) => (c.path.length === 1 ? Buffer.from(c.path[0]!, 'utf8') : undefined));
   const types: ColumnType[] = columns.map((c) => c.type);
-  const keys = columns.map((c) => c.key);
+  // Fields a record must have (a key, or NOT NULL without a default): without one, the general decoder says so.
+  const keys = columns.map((c) => c.key || c.notNull === true);
   const wholeValue = columns.map((c) => c.path.length === 0);
   const needsObject = columns.some((c) => c.path.length === 1);
   const hasWholeValue = columns.some((c) => c.path.length === 0);

@@ -10,7 +10,7 @@
  * Per call the values of a run of records are copied into the module's memory (pack-values.ts),
  * the rows are written behind them, and the caller copies the rows out before the next call.
  */
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import type { ConsumedRecord } from '../../kafka/kafka-client.js';
 import { BINARY_ROW_START_BYTES, binaryRowRoom } from './copy-binary.js';
 import { BINARY_ROWS_WASM } from './binary-rows-wasm.generated.js';
 import { inOrderBinaryKinds } from './json-to-copy-line.js';
@@ -90,7 +90,7 @@ export function compileWasmRowEncoder(columns: readonly ColumnPlan[], withSeq: b
   let at = planAt + count * 16;
   const names = columns.map((c) => Buffer.from(c.path[0]!, 'utf8'));
   names.forEach((name, c) => {
-    plan.set([kinds[c]!, columns[c]!.key ? 1 : 0, at, name.length], c * 4);
+    plan.set([kinds[c]!, columns[c]!.key || columns[c]!.notNull === true ? 1 : 0, at, name.length], c * 4);
     at += name.length;
   });
   const callAt = align(at);

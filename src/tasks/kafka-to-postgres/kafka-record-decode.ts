@@ -9,7 +9,7 @@
  * (What slips through — text too long for a varchar(n) column, a CHECK constraint — fails the
  * batch's COPY, and the writer then finds the culprit row by row.)
  */
-import type { COLUMN_TYPES } from '../pipeline/task-types/kafka-to-postgres.js';
+import type { COLUMN_TYPES } from '../../pipeline/task-types/kafka-to-postgres.js';
 import { parseTimestampText, timestampError, TimestampCheck } from './parse-timestamp.js';
 
 export type ColumnType = (typeof COLUMN_TYPES)[number];
@@ -22,6 +22,16 @@ export interface ColumnPlan {
   readonly type: ColumnType;
   /** Upsert key columns must be present. */
   readonly key: boolean;
+  /**
+   * A column that is NOT NULL and has no default, mapped by name (no `columns`): a record without
+   * the field is a dead letter that names the column, rather than a COPY PostgreSQL refuses.
+   */
+  readonly notNull?: boolean;
+}
+
+/** Why a record lacks a field its column cannot do without (a key, or NOT NULL without a default). */
+export function missingFieldError(column: ColumnPlan): string {
+  return column.key ? `key field "${column.path.join('.')}" is missing or null` : `field "${column.path.join('.')}" is missing or null, and column ${column.name} is NOT NULL without a default`;
 }
 
 export type Decoded = { readonly ok: true; readonly values: (string | null)[] } | { readonly ok: false; readonly error: string };
@@ -53,7 +63,7 @@ export function decodeRecord(value: Buffer | null, columns: readonly ColumnPlan[
       for (const part of column.path) field = field !== null && typeof field === 'object' && !Array.isArray(field) ? (field as Record<string, unknown>)[part] : undefined;
     }
     if (field === undefined || field === null) {
-      if (column.key) return { ok: false, error: `key field "${column.path.join('.')}" is missing or null` };
+      if (column.key || column.notNull === true) return { ok: false, error: missingFieldError(column) };
       values[i] = null;
       continue;
     }
@@ -101,7 +111,7 @@ export function compileCopyLineDecoder(columns: readonly ColumnPlan[]): (value: 
       body.push(`field = parsed[${lit(column.path[0]!)}];`);
       for (const part of column.path.slice(1)) body.push(`field = field !== null && typeof field === "object" && !Array.isArray(field) ? field[${lit(part)}] : undefined;`);
     }
-    const missing = column.key ? `return { error: ${lit(`key field "${column.path.join('.')}" is missing or null`)} };` : `line += ${lit('\\N')};`;
+    const missing = column.key || column.notNull === true ? `return { error: ${lit(missingFieldError(column))} };` : `line += ${lit('\\N')};`;
     const fast: Record<ColumnType, string> = {
       text: 'typeof field === "string" && plain',
       integer: 'typeof field === "number" && Number.isInteger(field) && field >= INT32_MIN && field <= INT32_MAX',

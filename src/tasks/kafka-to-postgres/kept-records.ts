@@ -8,7 +8,7 @@
  * Here a record is five integers and a number in typed arrays, and the fetch buffers themselves
  * (outside the JavaScript heap) stay alive while the batch does.
  */
-import { recordAt, type ConsumedRecord } from '../kafka/kafka-client.js';
+import { recordAt, type ConsumedRecord } from '../../kafka/kafka-client.js';
 
 /** Int32 slots per record: partition, buffer, where the record begins, where its value begins, value length. */
 const SLOTS = 5;

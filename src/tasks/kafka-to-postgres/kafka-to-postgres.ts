@@ -5,9 +5,9 @@
  * `dfm.kafka_offset` of the target database, so every run of the task continues where the last
  * committed batch ended, whichever worker runs it.
  */
-import type { Task } from '../pipeline/pipeline-schema.js';
-import { createKafka } from '../kafka/kafka-client.js';
-import { defineTaskRunner } from './define-task-runner.js';
+import type { Task } from '../../pipeline/pipeline-schema.js';
+import { createKafka } from '../../kafka/kafka-client.js';
+import { defineTaskRunner } from '../define-task-runner.js';
 import { consumeToPostgres, type ConsumeToPostgresOutput } from './kafka-to-postgres-consume.js';
 
 type KafkaToPostgresConfig = Extract<Task, { type: 'kafka.to_postgres' }>['config'];

@@ -11,8 +11,8 @@
  * letter's row is empty) and the errors of the dead letters. Answers come in request order.
  */
 import { Worker } from 'node:worker_threads';
-import { DfmError, messageOf } from '../lib/errors.js';
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import { DfmError, messageOf } from '../../lib/errors.js';
+import type { ConsumedRecord } from '../../kafka/kafka-client.js';
 import type { ColumnPlan } from './kafka-record-decode.js';
 import { packValues } from './pack-values.js';
 

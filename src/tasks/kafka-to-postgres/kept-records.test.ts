@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { recordAt, recordOf, type ConsumedRecord } from '../kafka/kafka-client.js';
+import { recordAt, recordOf, type ConsumedRecord } from '../../kafka/kafka-client.js';
 import { KeptRecords } from './kept-records.js';
 
 /** Records laid one after another in one buffer, as a fetch holds them. */

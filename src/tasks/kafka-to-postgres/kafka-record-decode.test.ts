@@ -33,6 +33,17 @@ describe('decodeRecord', () => {
     expect(decoded.ok).toBe(false);
     expect(!decoded.ok && decoded.error).toMatch(error);
   });
+  it('sends a record without the field of a NOT NULL column (no default) to the dead letters, naming the column, in both decoders', () => {
+    const plan: ColumnPlan[] = [
+      { name: 'id', path: ['id'], type: 'integer', key: false, notNull: true },
+      { name: 'station', path: ['station'], type: 'text', key: false },
+    ];
+    for (const value of ['{"station": "st-1"}', '{"id": null, "station": "st-1"}']) {
+      expect(decodeRecord(Buffer.from(value), plan)).toEqual({ ok: false, error: 'field "id" is missing or null, and column id is NOT NULL without a default' });
+      expect(compileCopyLineDecoder(plan)(Buffer.from(value))).toEqual({ error: 'field "id" is missing or null, and column id is NOT NULL without a default' });
+    }
+    expect(decodeRecord(Buffer.from('{"id": 1}'), plan)).toEqual({ ok: true, values: ['1', null] });
+  });
 });
 
 describe('toColumnText', () => {

@@ -17,15 +17,17 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type pg from 'pg';
 import copyStreams from 'pg-copy-streams';
-import { DfmError } from '../lib/errors.js';
-import type { Logger } from '../lib/logger.js';
-import type { ConsumedRecord } from '../kafka/kafka-client.js';
+import { DfmError } from '../../lib/errors.js';
+import type { Logger } from '../../lib/logger.js';
+import type { ConsumedRecord } from '../../kafka/kafka-client.js';
 import type { EncodedRecords } from './background-decoder.js';
 import { KeptRecords } from './kept-records.js';
 import { compileWasmRowEncoder, type WasmRowEncoder } from './binary-rows-wasm-encoder.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, binaryRowRoom, canCopyBinary, compileBinaryRowDecoder, writeBinaryRowStart, writeInt32 } from './copy-binary.js';
 import { compileJsonCopyWriter, copyLineRoom, type CopyLineWriter } from './json-to-copy-line.js';
 import { compileCopyLineDecoder, decodeRecord, toDeadLetterText, type ColumnPlan, type ColumnType, type DecodeFailure } from './kafka-record-decode.js';
+import { planTargetColumns, type TargetColumn } from './plan-target-columns.js';
+import { quoteName } from '../quote-name.js';
 
 /** A record that is not written to the target: it goes to the dead-letter table. */
 export interface DeadRecord {
@@ -332,7 +334,7 @@ export interface BatchWriterOptions {
   readonly table: string;
   readonly mode: 'upsert' | 'append';
   readonly key: readonly string[] | undefined;
-  /** Column mapping from the task config; undefined: the whole value goes to a `value` column. */
+  /** Column mapping from the task config; undefined: by name (plan-target-columns.ts). */
   readonly columns: Readonly<Record<string, { field: string | undefined; type: ColumnType }>> | undefined;
   /** Owner of the stored offsets: the consumer group id. */
   readonly consumer: string;
@@ -382,31 +384,6 @@ export interface BatchWriter {
   close(): Promise<void>;
 }
 
-const TYPE_OF_FORMAT: Record<string, ColumnType> = {
-  text: 'text',
-  'character varying': 'text',
-  integer: 'integer',
-  smallint: 'integer',
-  bigint: 'bigint',
-  numeric: 'numeric',
-  'double precision': 'double',
-  real: 'double',
-  boolean: 'boolean',
-  'timestamp with time zone': 'timestamptz',
-  'timestamp without time zone': 'timestamptz',
-  date: 'timestamptz',
-  jsonb: 'jsonb',
-  json: 'jsonb',
-};
-
-/** `raw.Orders` → `"raw"."orders"`: names are validated unquoted identifiers, folded as Postgres does. */
-export function quoteName(name: string): string {
-  return name
-    .split('.')
-    .map((part) => `"${part.toLowerCase()}"`)
-    .join('.');
-}
-
 /** Holds one connection for the task's life: the staging table is session-local. */
 export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions): Promise<BatchWriter> {
   const client = await pool.connect();
@@ -418,19 +395,20 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     await client.query("set idle_in_transaction_session_timeout = '15s'");
     if (options.ensureDfmTables) await ensureDfmTables(client, options.deadLetterTable);
     else if (options.deadLetterTable !== 'dfm.dead_letter') await ensureDeadLetterTable(client, options.deadLetterTable);
-    const targetTypes = await readColumnTypes(client, options.table);
+    const target = await readTargetColumns(client, options.table);
+    const targetTypes = new Map(target.map((c) => [c.name, c.type]));
     const { rows: unique } = await client.query<{ unique: boolean }>(
       `select exists (select 1 from pg_index where indrelid = to_regclass($1) and indisunique)
            or exists (select 1 from pg_constraint where conrelid = to_regclass($1) and contype = 'x') as unique`,
       [quoteName(options.table)],
     );
-    const columns = planColumns(options, targetTypes);
+    const { columns, defaults } = planTargetColumns(options, target);
     const { rows: zone } = await client.query<{ zone: string }>("select current_setting('TimeZone') as zone");
     const staging = `dfm_stage_${Math.random().toString(36).slice(2, 10)}`;
     await client.query(
       `create temp table ${staging} (dfm_seq integer not null, ${columns.map((c) => `${quoteName(c.name)} ${targetTypes.get(c.name)!}`).join(', ')}) on commit delete rows`,
     );
-    return createWriter(client, options, columns, targetTypes, zone[0]!.zone, staging, unique[0]!.unique, () => {
+    return createWriter(client, options, columns, defaults, targetTypes, zone[0]!.zone, staging, unique[0]!.unique, () => {
       broken = true;
     });
   } catch (error) {
@@ -442,6 +420,7 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
     client: pg.PoolClient,
     options: BatchWriterOptions,
     columns: ColumnPlan[],
+    defaults: ReadonlyMap<string, string>,
     targetTypes: Map<string, string>,
     timeZone: string,
     staging: string,
@@ -456,12 +435,20 @@ export async function openBatchWriter(pool: pg.Pool, options: BatchWriterOptions
       options.mode === 'upsert'
         ? ` on conflict (${keyNames.join(', ')}) do ${nonKey.length === 0 ? 'nothing' : `update set ${nonKey.map((n) => `${n} = excluded.${n}`).join(', ')}`}`
         : '';
+    // A by-name column with a default takes it where the record lacks the field: COPY cannot
+    // leave a column out for one row, so those rows go through staging, and the INSERT from it
+    // (and the row-by-row one) coalesces (see plan-target-columns.ts).
+    const orDefault = (c: ColumnPlan, value: string) => {
+      const expression = defaults.get(c.name);
+      return expression === undefined ? value : `coalesce(${value}, (${expression})::${targetTypes.get(c.name)!})`;
+    };
+    const selected = columns.map((c, i) => orDefault(c, names[i]!)).join(', ');
     const insertFromStaging =
       options.mode === 'upsert'
-        ? `insert into ${table} (${names.join(', ')}) select distinct on (${keyNames.join(', ')}) ${names.join(', ')} from ${staging} order by ${keyNames.join(', ')}, dfm_seq desc${onConflict}`
-        : `insert into ${table} (${names.join(', ')}) select ${names.join(', ')} from ${staging}`;
-    const insertOneRow = `insert into ${table} (${names.join(', ')}) values (${columns.map((c, i) => `$${i + 1}::${targetTypes.get(c.name)!}`).join(', ')})${onConflict}`;
-    const direct = options.mode === 'append';
+        ? `insert into ${table} (${names.join(', ')}) select distinct on (${keyNames.join(', ')}) ${selected} from ${staging} order by ${keyNames.join(', ')}, dfm_seq desc${onConflict}`
+        : `insert into ${table} (${names.join(', ')}) select ${selected} from ${staging}`;
+    const insertOneRow = `insert into ${table} (${names.join(', ')}) values (${columns.map((c, i) => orDefault(c, `$${i + 1}::${targetTypes.get(c.name)!}`)).join(', ')})${onConflict}`;
+    const direct = options.mode === 'append' && defaults.size === 0;
     const copyStatement = direct ? `copy ${table} (${names.join(', ')}) from stdin` : `copy ${staging} (dfm_seq, ${names.join(', ')}) from stdin`;
     const copyBinaryStatement = `${copyStatement} (format binary)`;
     const deadLetterTable = quoteName(options.deadLetterTable);
@@ -733,10 +720,15 @@ function isDataError(error: unknown): boolean {
   return typeof code === 'string' && (code.startsWith('22') || code.startsWith('23'));
 }
 
-async function readColumnTypes(client: pg.PoolClient, table: string): Promise<Map<string, string>> {
-  const { rows } = await client.query<{ name: string; type: string }>(
-    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type
-       from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped`,
+/** The target's columns in their order, with what a by-name mapping needs to know of each. */
+async function readTargetColumns(client: pg.PoolClient, table: string): Promise<TargetColumn[]> {
+  const { rows } = await client.query<{ name: string; type: string; not_null: boolean; default_expression: string | null; filled_by_postgres: boolean }>(
+    `select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null,
+            case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end as default_expression,
+            a.attidentity <> '' or a.attgenerated <> '' as filled_by_postgres
+       from pg_attribute a left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+      where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped
+      order by a.attnum`,
     [quoteName(table)],
   );
   if (rows.length === 0) {
@@ -744,28 +736,7 @@ async function readColumnTypes(client: pg.PoolClient, table: string): Promise<Ma
       retryable: false,
     });
   }
-  return new Map(rows.map((r) => [r.name, r.type]));
-}
-
-/** The columns written, in order, with their JSON paths and types. */
-function planColumns(options: BatchWriterOptions, targetTypes: ReadonlyMap<string, string>): ColumnPlan[] {
-  const keys = new Set((options.key ?? []).map((k) => k.toLowerCase()));
-  const typeOf = (name: string) => TYPE_OF_FORMAT[(targetTypes.get(name) ?? 'text').replace(/\(.*\)$/, '')] ?? 'text';
-  const planned: ColumnPlan[] = options.columns
-    ? Object.entries(options.columns).map(([name, c]) => ({ name: name.toLowerCase(), path: (c.field ?? name).split('.'), type: c.type, key: keys.has(name.toLowerCase()) }))
-    : [
-        ...(options.key ?? []).map((name) => ({ name: name.toLowerCase(), path: [name], type: typeOf(name.toLowerCase()), key: true })),
-        { name: 'value', path: [], type: 'jsonb' as const, key: false },
-      ];
-  const missing = planned.filter((c) => !targetTypes.has(c.name)).map((c) => c.name);
-  if (missing.length > 0) {
-    throw new DfmError(
-      'TARGET_COLUMNS_MISSING',
-      `Table ${options.table} has no column${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${options.columns ? '' : ' (without "columns", the whole record goes to a jsonb column named value)'}. Add ${missing.length > 1 ? 'them' : 'it'} to the table or change "columns".`,
-      { retryable: false },
-    );
-  }
-  return planned;
+  return rows.map((r) => ({ name: r.name, type: r.type, notNull: r.not_null, defaultExpression: r.default_expression ?? undefined, filledByPostgres: r.filled_by_postgres }));
 }
 
 const DEAD_LETTER_COLUMNS = `id bigserial primary key, consumer text not null, topic text not null, partition integer not null, "offset" bigint not null,
