@@ -18,7 +18,7 @@ beforeAll(async () => {
     o.pool,
     `id: chain
 tasks:
-  first: { type: postgres.sql, sql: "select pg_sleep(0.5)" }
+  first: { type: postgres.sql, sql: "select pg_sleep(1)" }
   second: { type: postgres.sql, needs: [first], sql: "select 1" }
 `,
     `id: breaks
@@ -52,7 +52,7 @@ describe('run events', () => {
     expect(seen.filter((s) => s.startsWith('task.')).map((s) => s.split(' ').slice(0, 2).join(' '))).toEqual(['task.started first#1', 'task.finished first#1', 'task.started second#1', 'task.finished second#1']);
     expect(seen.at(-1)).toBe('run.finished success');
     expect(seen.filter((s) => s.startsWith('run.finished'))).toHaveLength(1);
-    // Live, not only at the end: the first task was seen running (it sleeps 0.5 s).
+    // Live, not only at the end: the first task was seen running (it sleeps 1 s; announcements are 250 ms apart).
     expect(seen).toContain('task.started first#1 running');
 
     const { rows } = await o.pool.query<{ version_id: string; source_ref: string }>('select r.version_id, v.source_ref from dfm.run r join dfm.pipeline_version v on v.id = r.version_id where r.id = $1', [runId]);
