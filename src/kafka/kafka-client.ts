@@ -11,7 +11,8 @@ import type { Admin, Consumer, Kafka, KafkaConfig, LogEntry, Producer } from 'ka
 // kafkajs with some of its internals replaced (kafkajs.ts): never import kafkajs' values directly.
 import { framedSocketFactory } from './framed-socket.js';
 import { kafkajs, kafkajsSocketFactory } from './kafkajs.js';
-import type { ConsumedRecord } from './kafkajs-record-views.js';
+import { CODEC_IDS, type CompressionCodec } from './compression-codecs.js';
+import { UnreadableBatch, type ConsumedRecord } from './kafkajs-record-views.js';
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -217,7 +218,13 @@ export interface KafkaProducer {
   close(): Promise<void>;
 }
 
-export async function createKafkaProducer(kafka: Kafka, brokers: readonly string[]): Promise<KafkaProducer> {
+export interface KafkaProducerOptions {
+  /** How each record batch is compressed (compression-codecs.ts). Default none. */
+  readonly compression?: CompressionCodec;
+}
+
+export async function createKafkaProducer(kafka: Kafka, brokers: readonly string[], options: KafkaProducerOptions = {}): Promise<KafkaProducer> {
+  const compression = CODEC_IDS[options.compression ?? 'none'];
   // No auto creation: a missing topic must be an error naming it (ensureTopic), not a topic with
   // the broker's default partition count.
   const producer: Producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -227,7 +234,7 @@ export async function createKafkaProducer(kafka: Kafka, brokers: readonly string
   return {
     async send(topic, records) {
       const sent = await producer
-        .send({ topic, acks: -1, messages: records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers ? { ...r.headers } : {} })) })
+        .send({ topic, acks: -1, compression, messages: records.map((r) => ({ key: r.key ?? null, value: r.value, headers: r.headers ? { ...r.headers } : {} })) })
         .catch((error: unknown) => {
           throw new DfmError('KAFKA_PRODUCE_FAILED', `Producing to "${topic}" on ${brokers.join(',')} failed: ${messageOf(error)}`, { cause: error, retryable: true });
         });
@@ -240,6 +247,7 @@ export async function createKafkaProducer(kafka: Kafka, brokers: readonly string
 }
 
 export type { ConsumedRecord } from './kafkajs-record-views.js';
+export { COMPRESSION_CODECS, type CompressionCodec } from './compression-codecs.js';
 export { recordAt, recordOf } from './kafkajs-record-views.js';
 
 export interface GroupConsumerOptions {
@@ -268,7 +276,11 @@ export interface GroupConsumerOptions {
    * position.
    */
   onSkipped?(partition: number, first: bigint, next: bigint): void;
-  /** The consumer stopped for good (kafkajs gave up restarting, or onAssign failed). */
+  /**
+   * The consumer stopped for good (kafkajs gave up restarting, or onAssign failed), or a partition
+   * reached a record batch that cannot be read (a DfmError KAFKA_BATCH_UNREADABLE naming topic,
+   * partition and offsets; the partition's records before it were given to onRecords first).
+   */
   onFail(error: unknown): void;
 }
 
@@ -303,6 +315,8 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
     maxWaitTimeInMs: options.maxWaitTimeMs ?? 500,
   });
   let generation = 0;
+  /** The first batch found that cannot be read: nothing is delivered after it. */
+  let unreadable: UnreadableBatch | undefined;
   /** The disconnect, once stop() was called: every caller waits for the same one. */
   let stopping: Promise<void> | undefined;
   const stopped = () => stopping !== undefined;
@@ -321,7 +335,7 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
             if (start !== undefined) consumer.seek({ topic: options.topic, partition, offset: start.toString() });
             ready.add(partition);
           }
-          consumer.resume([{ topic: options.topic }]);
+          if (!unreadable) consumer.resume([{ topic: options.topic }]);
         },
         (error: unknown) => {
           if (!stopped()) options.onFail(error);
@@ -347,8 +361,20 @@ export async function startGroupConsumer(kafka: Kafka, brokers: readonly string[
       autoCommit: false,
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, heartbeat, isStale, isRunning }) => {
-        if (!ready.has(batch.partition) || isStale() || !isRunning() || stopped()) return;
-        if (batch.messages.length > 0) await options.onRecords(batch.partition, batch.messages as unknown as readonly ConsumedRecord[], heartbeat, BigInt(batch.lastOffset()) + 1n);
+        if (unreadable || !ready.has(batch.partition) || isStale() || !isRunning() || stopped()) return;
+        const messages = batch.messages as unknown as readonly ConsumedRecord[];
+        const last = messages[messages.length - 1];
+        if (!(last instanceof UnreadableBatch)) {
+          if (messages.length > 0) await options.onRecords(batch.partition, messages, heartbeat, BigInt(batch.lastOffset()) + 1n);
+          return;
+        }
+        // Stop at the batch: the records before it, up to its first offset and not one further,
+        // then the error. No partition is fetched again, so nothing after it is delivered.
+        unreadable = last;
+        consumer.pause([{ topic: options.topic }]);
+        const before = messages.slice(0, -1);
+        if (before.length > 0) await options.onRecords(batch.partition, before, heartbeat, BigInt(last.offset));
+        options.onFail(last.error);
       },
     });
   } catch (error) {

@@ -13,6 +13,9 @@
  * module gives kafkajs a v2 record batch decoder (decodeRecordBatch) and a consumer Batch
  * (makeBatchClass) with the same inputs and outputs as its own.
  */
+import { DfmError, messageOf } from '../lib/errors.js';
+import { codecOfAttributes, decompressRecords } from './compression-codecs.js';
+
 const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
 const TRANSACTIONAL_FLAG_MASK = 0x10;
 const CONTROL_FLAG_MASK = 0x20;
@@ -20,10 +23,6 @@ const LOG_APPEND_TIME = 1;
 const CREATE_TIME = 0;
 /** The v2 batch header after the length field: epoch 4, magic 1, crc 4, attributes 2, last offset delta 4, timestamps 16, producer 8 + 2, sequence 4. */
 const HEADER_AFTER_LENGTH = 45;
-
-export interface Codec {
-  decompress(buffer: Buffer): Promise<Buffer>;
-}
 
 /** What kafkajs calls the record batch context: the same fields, with the same types. */
 export interface BatchContext {
@@ -124,6 +123,66 @@ export class RecordView implements ConsumedRecord {
 
   get magicByte(): number {
     return this.batch.context.magicByte;
+  }
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
+/**
+ * A record batch of a fetch that cannot be read: its compressed records do not decompress (or use
+ * a codec id no Kafka release defines), or its records do not fit in it. It stands in the fetch in
+ * the batch's place, so the partition's records before it are still delivered, and whoever reaches
+ * it gets `error`, naming topic, partition and offsets. Thrown from the decoder instead, it would
+ * either end the fetch as a partial batch (kafkajs then fetches the same bytes again, forever,
+ * delivering nothing) or fail the whole fetch of every partition, which kafkajs retries and
+ * restarts without end.
+ */
+export class UnreadableBatch extends RecordView {
+  private topic = '';
+  private partition = -1;
+
+  constructor(
+    batch: ViewContext,
+    readonly codec: string,
+    readonly cause: unknown,
+  ) {
+    super(batch, NO_BYTES, 0, 0, 0, -1);
+  }
+
+  /** Where the batch is: set by the consumer's Batch, which knows (the decoder does not). */
+  locate(topic: string, partition: number): void {
+    this.topic = topic;
+    this.partition = partition;
+  }
+
+  get error(): DfmError {
+    const first = BigInt(this.batch.context.firstOffset);
+    const last = first + BigInt(this.batch.context.lastOffsetDelta);
+    return new DfmError(
+      'KAFKA_BATCH_UNREADABLE',
+      `Kafka topic "${this.topic}" partition ${this.partition}: the record batch at offsets ${first}–${last} (${this.codec}) cannot be read: ${messageOf(this.cause)}. ` +
+        `Nothing at or after offset ${first} of this partition was processed. The batch is corrupt on the broker or its producer's codec is broken; ` +
+        `re-produce its records, or to skip them on purpose set the partition's stored offset (dfm.kafka_offset) to ${last + 1n}.`,
+      { cause: this.cause, retryable: false, details: { topic: this.topic, partition: this.partition, firstOffset: first.toString(), lastOffset: last.toString(), codec: this.codec } },
+    );
+  }
+
+  /** A reader that takes it for a record gets the error. */
+  override get value(): never {
+    throw this.error;
+  }
+
+  /** No key: kafkajs' aborted-transaction filter reads keys of every record (to find abort markers). */
+  override get key(): null {
+    return null;
+  }
+
+  override get headers(): Record<string, never> {
+    return {};
+  }
+
+  override get timestamp(): string {
+    return this.batch.context.firstTimestamp;
   }
 }
 
@@ -312,25 +371,29 @@ export async function decodeRecordBatch(fetchDecoder: { readInt64(): bigint; rea
   };
   const view: ViewContext = { context, base, baseBig: firstOffset, timestampBase };
   const count = bytes.readInt32BE(HEADER_AFTER_LENGTH);
-  const codec = lookupCodecByAttributes(attributes);
+  const codec = codecOfAttributes(attributes);
   let records: RecordView[];
-  if (count <= 0) records = [];
-  else if (!codec) records = readRecords(view, bytes, HEADER_AFTER_LENGTH + 4, length, count);
-  else {
-    const inflated = await codec.decompress(bytes.subarray(HEADER_AFTER_LENGTH + 4, length));
-    records = readRecords(view, inflated, 0, inflated.length, count);
+  // The whole batch is here (the partial case returned above): from now on, a record that does not
+  // fit, bytes that do not decompress or an undefined codec id are a batch that cannot be read.
+  try {
+    if (count <= 0) records = [];
+    else if (codec === undefined) throw new Error(`its attributes name compression codec ${attributes & 0x07}, which Kafka does not define`);
+    else if (codec === 'none') records = readRecords(view, bytes, HEADER_AFTER_LENGTH + 4, length, count);
+    else {
+      const inflated = await decompressRecords(codec, bytes.subarray(HEADER_AFTER_LENGTH + 4, length));
+      records = readRecords(view, inflated, 0, inflated.length, count);
+    }
+  } catch (error) {
+    records = [new UnreadableBatch(view, codec ?? `codec ${attributes & 0x07}`, error)];
   }
   // kafkajs' batch has the context's fields but the magic byte, which only its records have.
   const { magicByte: _magicByte, ...batch } = context;
   return { ...batch, records };
 }
 
-let lookupCodecByAttributes: (attributes: number) => Codec | null = () => null;
-
-/** What the decoder takes from kafkajs itself: its partial-message error (its fetch loop stops on it by name) and its codecs. */
-export function useKafkajsParts(parts: { KafkaJSPartialMessageError: new (message: string) => Error; lookupCodecByAttributes: (attributes: number) => Codec | null }): void {
+/** What the decoder takes from kafkajs itself: its partial-message error (its fetch loop stops on it by name). */
+export function useKafkajsParts(parts: { KafkaJSPartialMessageError: new (message: string) => Error }): void {
   partialError = parts.KafkaJSPartialMessageError;
-  lookupCodecByAttributes = parts.lookupCodecByAttributes;
 }
 
 interface PartitionData {
@@ -354,6 +417,8 @@ export function makeBatchClass(filterAbortedMessages: (input: { messages: readon
     readonly rawMessages: readonly RecordView[];
     readonly messagesWithinOffset: readonly RecordView[];
     readonly messages: readonly RecordView[];
+    /** The fetch's first batch that cannot be read, if any: the last of `messages`, nothing after it. */
+    readonly unreadable: UnreadableBatch | undefined;
 
     constructor(topic: string, fetchedOffset: string, partitionData: PartitionData) {
       this.fetchedOffset = fetchedOffset;
@@ -363,7 +428,12 @@ export function makeBatchClass(filterAbortedMessages: (input: { messages: readon
       // Messages of the pre-0.11 formats (magic 0 and 1; brokers before 4.0 may still hold them)
       // come from kafkajs' own decoder: made views like the others.
       const fetched = partitionData.messages;
-      const raw = fetched.every((m) => m instanceof RecordView) ? (fetched as readonly RecordView[]) : fetched.map((m) => (m instanceof RecordView ? m : recordOf(m.offset, m.key, m.value)));
+      const all = fetched.every((m) => m instanceof RecordView) ? (fetched as readonly RecordView[]) : fetched.map((m) => (m instanceof RecordView ? m : recordOf(m.offset, m.key, m.value)));
+      // Nothing past a batch that cannot be read: the partition stops there.
+      const stop = all.findIndex((m) => m instanceof UnreadableBatch);
+      const raw = stop < 0 ? all : all.slice(0, stop + 1);
+      this.unreadable = stop < 0 ? undefined : (raw[stop] as UnreadableBatch);
+      this.unreadable?.locate(topic, this.partition);
       this.rawMessages = raw;
       // Offsets ascend within a partition's fetch: skip those below the fetch offset (the first
       // record batch may start before it).
@@ -419,6 +489,9 @@ export function makeBatchClass(filterAbortedMessages: (input: { messages: readon
 }
 
 function isBelow(record: RecordView, fetched: bigint, fetchedNumber: number): boolean {
+  // An unreadable batch stands at its first offset, which may be below the fetch offset (a fetch
+  // from the middle of a batch gets the whole batch): never skipped.
+  if (record instanceof UnreadableBatch) return false;
   const base = record.batch.base;
   if (base === base && fetchedNumber <= Number.MAX_SAFE_INTEGER) return base + record.offsetDelta < fetchedNumber;
   return record.batch.baseBig + BigInt(record.offsetDelta) < fetched;

@@ -8,6 +8,7 @@
  *   one view over the fetched bytes instead of ~15 objects;
  * - Connection.prototype.processData (framed-socket.ts): no empty remainder kept after each
  *   response, which made every later response a Buffer.concat copy;
+ * - kafkajs' codec table: every Kafka codec, not only gzip (compression-codecs.ts);
  * - the producer's groupMessagesPerPartition: kafkajs copied a partition's array for every message
  *   it added (`[...current, message]`), so a send of n messages cost O(n²): 10,000 records to 3
  *   partitions were ~17 million element copies, and a bench producer that fell behind spiralled
@@ -20,7 +21,8 @@
 import { createRequire } from 'node:module';
 import { clampRequestQueueTimeout } from './clamp-request-queue-timeout.js';
 import { processData, type SocketFactory } from './framed-socket.js';
-import { decodeRecordBatch, makeBatchClass, useKafkajsParts, type Codec } from './kafkajs-record-views.js';
+import { CODEC_IDS, COMPRESSION_CODECS, compressRecords, decompressRecords } from './compression-codecs.js';
+import { decodeRecordBatch, makeBatchClass, useKafkajsParts } from './kafkajs-record-views.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,6 +47,22 @@ export function groupMessagesPerPartition<M>({ topic, partitionMetadata, message
     (result[partition] ??= []).push(message);
   }
   return result;
+}
+
+/** kafkajs' codec table: by codec id, a function giving `{ compress(encoder), decompress(buffer) }`. */
+type KafkajsCodecs = Record<number, () => { compress(encoder: { buffer: Buffer }): Promise<Buffer>; decompress(buffer: Buffer): Promise<Buffer> }>;
+
+/**
+ * Every Kafka codec in kafkajs' table (it has gzip and throws "… compression not implemented" for
+ * the others): what its producer compresses with (`send({ compression })`) and what its decoder
+ * for the pre-0.11 message formats reads. dfm's v2 batch decoder calls compression-codecs.ts itself.
+ */
+function registerCodecs(codecs: KafkajsCodecs): void {
+  for (const name of COMPRESSION_CODECS) {
+    if (name === 'none') continue;
+    const codec = { compress: (encoder: { buffer: Buffer }) => compressRecords(name, encoder.buffer), decompress: (buffer: Buffer) => decompressRecords(name, buffer) };
+    codecs[CODEC_IDS[name]] = () => codec;
+  }
 }
 
 /** Puts a module's exports into Node's require cache before anything requires it; returns the original ones. */
@@ -74,8 +92,8 @@ function install(): void {
   if (require.cache[require.resolve('kafkajs')]) throw new Error('kafkajs was loaded before dfm replaced parts of it: load it through src/kafka/kafkajs.ts, not with an import');
   useKafkajsParts({
     KafkaJSPartialMessageError: (require('kafkajs/src/errors') as { KafkaJSPartialMessageError: new (message: string) => Error }).KafkaJSPartialMessageError,
-    lookupCodecByAttributes: (require('kafkajs/src/protocol/message/compression') as { lookupCodecByAttributes: (attributes: number) => Codec | null }).lookupCodecByAttributes,
   });
+  registerCodecs((require('kafkajs/src/protocol/message/compression') as { Codecs: KafkajsCodecs }).Codecs);
   const filterAbortedMessages = require('kafkajs/src/consumer/filterAbortedMessages') as Parameters<typeof makeBatchClass>[0];
   kafkajsOriginals.decodeRecordBatch = replaceModule('kafkajs/src/protocol/recordBatch/v0/decoder', decodeRecordBatch);
   kafkajsOriginals.Batch = replaceModule('kafkajs/src/consumer/batch', makeBatchClass(filterAbortedMessages));
