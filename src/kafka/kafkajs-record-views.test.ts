@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { kafkajsOriginals } from './kafkajs.js';
-import { recordOf } from './kafkajs-record-views.js';
+import { recordOf, UnreadableBatch } from './kafkajs-record-views.js';
 
 const require = createRequire(import.meta.url);
 type Decoded = { records: Record<string, unknown>[] } & Record<string, unknown>;
@@ -49,7 +49,8 @@ const record = fc.record({
 });
 const batch = fc.record({
   records: fc.array(record, { minLength: 1, maxLength: 30 }),
-  gzip: fc.boolean(),
+  /** Kafka's codec id: none, gzip, snappy, lz4, zstd (dfm registers them all in kafkajs' table, which its own decoder reads). */
+  codec: fc.constantFrom(0, 0, 1, 2, 3, 4),
   transactional: fc.boolean(),
   control: fc.boolean(),
   producerId: fc.bigInt({ min: -1n, max: 2n ** 62n }),
@@ -76,7 +77,7 @@ async function encodeFetch(f: Fetch): Promise<{ bytes: Buffer; aborted: { produc
       delta++;
       return encoded;
     });
-    const encoded = (await encodeRecordBatch({ compression: b.gzip ? 1 : 0, firstOffset: offset.toString(), firstTimestamp: f.firstTimestamp, maxTimestamp: f.firstTimestamp + 5, lastOffsetDelta: delta - 1, transactional: b.transactional, producerId: b.producerId.toString(), records })).buffer;
+    const encoded = (await encodeRecordBatch({ compression: b.codec, firstOffset: offset.toString(), firstTimestamp: f.firstTimestamp, maxTimestamp: f.firstTimestamp + 5, lastOffsetDelta: delta - 1, transactional: b.transactional, producerId: b.producerId.toString(), records })).buffer;
     if (b.control) encoded[22] = encoded[22]! | 0x20;
     if (b.transactional && b.producerId % 3n === 0n) aborted.push({ producerId: b.producerId.toString(), firstOffset: offset.toString() });
     parts.push(encoded);
@@ -89,7 +90,7 @@ async function encodeFetch(f: Fetch): Promise<{ bytes: Buffer; aborted: { produc
 type Fetch = typeof fetch extends fc.Arbitrary<infer T> ? T : never;
 
 describe("dfm's kafkajs record decoding", () => {
-  it('decodes every fetch exactly as kafkajs 2.2.4 does: offsets, timestamps, keys, values, headers, contexts; partial batches dropped (property)', async () => {
+  it('decodes every fetch exactly as kafkajs 2.2.4 does (every codec, mixed in one fetch): offsets, timestamps, keys, values, headers, contexts; partial batches dropped (property)', async () => {
     await fc.assert(
       fc.asyncProperty(fetch, async (f) => {
         const { bytes } = await encodeFetch(f);
@@ -121,6 +122,41 @@ describe("dfm's kafkajs record decoding", () => {
       }),
       { numRuns: 200, seed: 20261126 },
     );
+  });
+
+  it('stops a fetch at a batch that cannot be read: the records before it, then an error naming topic, partition and offsets', async () => {
+    const batchAt = async (firstOffset: number, compression: number, values: string[]) => {
+      const records = values.map((value, i) => encodeRecord({ offsetDelta: i, timestampDelta: 0, key: Buffer.from(`k${firstOffset + i}`), value: Buffer.from(value), headers: {} }));
+      return (await encodeRecordBatch({ compression, firstOffset: String(firstOffset), firstTimestamp: 1_700_000_000_000, maxTimestamp: 1_700_000_000_000, lastOffsetDelta: values.length - 1, records })).buffer;
+    };
+    const values = (n: number) => Array.from({ length: n }, (_, i) => JSON.stringify({ id: i, text: 'x'.repeat(50) }));
+    const good = await batchAt(100, 3, values(5)); // lz4, offsets 100–104
+    const corrupt = await batchAt(105, 4, values(10)); // zstd, offsets 105–114
+    // The records' compressed bytes start after the 61-byte batch header: scramble them.
+    for (let i = 61 + 4; i < corrupt.length; i += 3) corrupt[i] = corrupt[i]! ^ 0x5a;
+    const after = await batchAt(115, 2, values(3)); // snappy, offsets 115–117: never delivered
+    const unknownCodec = await batchAt(118, 1, values(2));
+    unknownCodec.writeInt16BE(unknownCodec.readInt16BE(21) | 0x07, 21); // attributes: codec id 7
+
+    const decoded = await decodeAll(ours, Buffer.concat([good, corrupt, after]));
+    expect(decoded.map((r) => r['offset'])).toEqual(['100', '101', '102', '103', '104', '105', '115', '116', '117']);
+    const marker = decoded[5] as unknown as UnreadableBatch;
+    expect(marker).toBeInstanceOf(UnreadableBatch);
+    expect(marker.key).toBeNull();
+
+    for (const fetchedOffset of ['100', '108']) {
+      const batch = new OursBatch('orders', fetchedOffset, { partition: 2, errorCode: 0, highWatermark: '200', abortedTransactions: [], messages: decoded }) as BatchLike & { unreadable?: UnreadableBatch };
+      // Nothing past the unreadable batch; it stays even when the fetch began inside it.
+      expect(batch.messages.map((m) => m.offset)).toEqual(fetchedOffset === '100' ? ['100', '101', '102', '103', '104', '105'] : ['105']);
+      expect(batch.unreadable).toBe(marker);
+      const error = batch.unreadable!.error;
+      expect(error).toMatchObject({ code: 'KAFKA_BATCH_UNREADABLE', retryable: false, details: { topic: 'orders', partition: 2, firstOffset: '105', lastOffset: '114', codec: 'zstd' } });
+      expect(error.message).toMatch(/^Kafka topic "orders" partition 2: the record batch at offsets 105–114 \(zstd\) cannot be read: .+\. Nothing at or after offset 105 of this partition was processed\..* set the partition's stored offset \(dfm\.kafka_offset\) to 115\.$/);
+      expect(() => (batch.messages[batch.messages.length - 1] as unknown as UnreadableBatch).value).toThrow(/partition 2: the record batch at offsets 105–114/);
+    }
+
+    const [unknown] = await decodeAll(ours, unknownCodec);
+    expect((unknown as unknown as UnreadableBatch).error.message).toMatch(/offsets 118–119 \(codec 7\) cannot be read: its attributes name compression codec 7, which Kafka does not define/);
   });
 
   it('makes records by hand that read back as given', () => {

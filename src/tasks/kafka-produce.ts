@@ -38,11 +38,11 @@ export const kafkaProduceRunner = defineTaskRunner<KafkaProduceConfig>({
         headers: Object.fromEntries(Object.entries(rendered.headers).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
       };
     });
-    const producer = await openTopicProducer(context, config.connection, config.topic, config.createTopic);
+    const producer = await openTopicProducer(context, config.connection, config.topic, config.createTopic, { compression: config.compression });
     try {
       const sent = await producer.send(config.topic, records);
       context.metrics?.kafkaRecords.inc({ pipeline: context.pipelineId, task: context.taskId, direction: 'out' }, records.length);
-      context.log(`produced ${records.length} record(s) to ${config.topic}`);
+      context.log(`produced ${records.length} record(s) to ${config.topic}${config.compression === 'none' ? '' : ` (${config.compression})`}`);
       return { topic: config.topic, records: records.length, partitions: sent.map((s) => ({ partition: s.partition, baseOffset: s.baseOffset.toString() })) };
     } finally {
       await producer.close();

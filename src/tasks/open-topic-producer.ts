@@ -1,4 +1,4 @@
-import { createKafka, createKafkaAdmin, createKafkaProducer, type TopicSettings } from '../kafka/kafka-client.js';
+import { createKafka, createKafkaAdmin, createKafkaProducer, type KafkaProducerOptions, type TopicSettings } from '../kafka/kafka-client.js';
 import type { TaskContext } from './define-task-runner.js';
 
 /**
@@ -6,7 +6,7 @@ import type { TaskContext } from './define-task-runner.js';
  * when the task sets `create_topic`), so a typo fails with the topic's name instead of silently
  * auto-creating it.
  */
-export async function openTopicProducer(context: TaskContext<unknown>, connection: string, topic: string, createTopic: TopicSettings | undefined) {
+export async function openTopicProducer(context: TaskContext<unknown>, connection: string, topic: string, createTopic: TopicSettings | undefined, options: KafkaProducerOptions = {}) {
   const brokers = context.kafkaBrokers(connection);
   const kafka = createKafka(brokers, context.logger, { clientId: `dfm-${context.pipelineId}-${context.taskId}` });
   const admin = createKafkaAdmin(kafka, brokers);
@@ -16,5 +16,5 @@ export async function openTopicProducer(context: TaskContext<unknown>, connectio
     await admin.close();
   }
   if (context.signal.aborted) throw context.signal.reason;
-  return createKafkaProducer(kafka, brokers);
+  return createKafkaProducer(kafka, brokers, options);
 }

@@ -57,7 +57,7 @@ export const postgresToKafkaRunner = defineTaskRunner<PostgresToKafkaConfig>({
       return values[name] ?? null;
     });
 
-    const producer = await openTopicProducer(context, config.kafkaConnection, config.topic, config.createTopic);
+    const producer = await openTopicProducer(context, config.kafkaConnection, config.topic, config.createTopic, { compression: config.compression });
     const client = await context.postgres(config.connection).connect();
     let broken = false;
     let records = 0;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { connectionSchema, createTopicSchema, topicSchema } from '../common-schemas.js';
 import { defineTaskType } from './define-task-type.js';
+import { kafkaCompressionSchema } from './kafka-compression.js';
 
 const message = z
   .strictObject({
@@ -19,8 +20,9 @@ export const kafkaProduceTaskType = defineTaskType({
     connection: connectionSchema('Kafka connection name: `default` is KAFKA_BROKERS, `events` is DFM_KAFKA_EVENTS_BROKERS.'),
     messages: z.array(message).min(1).max(10_000).describe('Records to publish, in order (1–10000).'),
     create_topic: createTopicSchema.optional(),
+    compression: kafkaCompressionSchema,
   }),
-  normalize: (input) => ({ topic: input.topic, connection: input.connection, messages: input.messages, createTopic: input.create_topic }),
+  normalize: (input) => ({ topic: input.topic, connection: input.connection, messages: input.messages, createTopic: input.create_topic, compression: input.compression }),
   templated: (config) => config.messages.map((m, index) => ({ path: ['messages', index], value: m })),
   examples: [
     {

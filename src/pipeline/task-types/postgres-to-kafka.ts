@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { columnNameSchema, connectionSchema, createTopicSchema, positiveInt, topicSchema } from '../common-schemas.js';
 import { defineTaskType } from './define-task-type.js';
+import { kafkaCompressionSchema } from './kafka-compression.js';
 
 export const postgresToKafkaTaskType = defineTaskType({
   type: 'postgres.to_kafka',
@@ -22,6 +23,7 @@ export const postgresToKafkaTaskType = defineTaskType({
       .describe('Publish only new rows: the query must filter with `:cursor` and order by the cursor column.'),
     batch_size: positiveInt('Rows fetched and published per batch. Default 1000.', 1_000_000).default(1000),
     create_topic: createTopicSchema.optional(),
+    compression: kafkaCompressionSchema,
   }),
   normalize: (input) => ({
     query: input.query,
@@ -32,6 +34,7 @@ export const postgresToKafkaTaskType = defineTaskType({
     incremental: input.incremental,
     batchSize: input.batch_size,
     createTopic: input.create_topic,
+    compression: input.compression,
   }),
   sql: (config) => [{ path: ['query'], text: config.query }],
   examples: [
@@ -45,6 +48,7 @@ query: |
 topic: air_quality_daily_summary
 key: station
 create_topic: { partitions: 3 }
+compression: lz4
 `,
     },
   ],
