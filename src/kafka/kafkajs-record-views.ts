@@ -14,7 +14,7 @@
  * (makeBatchClass) with the same inputs and outputs as its own.
  */
 import { DfmError, messageOf } from '../lib/errors.js';
-import { codecOfAttributes, decompressRecords } from './compression-codecs.js';
+import { codecOfAttributes, decompressRecords, type CompressionCodec } from './compression-codecs.js';
 
 const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
 const TRANSACTIONAL_FLAG_MASK = 0x10;
@@ -47,6 +47,8 @@ interface ViewContext {
   readonly base: number;
   readonly baseBig: bigint;
   readonly timestampBase: bigint;
+  /** How the batch's records were compressed; undefined for a codec id Kafka does not define. */
+  readonly codec: CompressionCodec | undefined;
 }
 
 /**
@@ -257,6 +259,7 @@ function offsetContext(offset: bigint): ViewContext {
     base: numericBase(offset),
     baseBig: offset,
     timestampBase: 0n,
+    codec: 'none',
   };
 }
 
@@ -369,9 +372,9 @@ export async function decodeRecordBatch(fetchDecoder: { readInt64(): bigint; rea
     timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     magicByte: bytes.readInt8(4),
   };
-  const view: ViewContext = { context, base, baseBig: firstOffset, timestampBase };
-  const count = bytes.readInt32BE(HEADER_AFTER_LENGTH);
   const codec = codecOfAttributes(attributes);
+  const view: ViewContext = { context, base, baseBig: firstOffset, timestampBase, codec };
+  const count = bytes.readInt32BE(HEADER_AFTER_LENGTH);
   let records: RecordView[];
   // The whole batch is here (the partial case returned above): from now on, a record that does not
   // fit, bytes that do not decompress or an undefined codec id are a batch that cannot be read.

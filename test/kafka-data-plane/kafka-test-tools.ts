@@ -5,7 +5,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inject } from 'vitest';
-import { createKafka, createKafkaAdmin, type PartitionRange } from '../../src/kafka/kafka-client.js';
+import { createKafka, createKafkaAdmin, startGroupConsumer, type PartitionRange } from '../../src/kafka/kafka-client.js';
+import type { RecordView } from '../../src/kafka/kafkajs-record-views.js';
 import { testLogger } from '../helpers/orchestration.js';
 
 const run = promisify(execFile);
@@ -32,9 +33,13 @@ export async function partitionRanges(topic: string, on: readonly string[] = bro
   }
 }
 
-/** Produces `key<TAB>value` lines with kcat (acks=all); values must not contain tabs or newlines. */
-export async function produceWithKcat(topic: string, records: readonly { key: string; value: string }[], on: readonly string[] = brokers()): Promise<void> {
-  const child = spawn('kcat', ['-P', '-b', on.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000'], {
+/**
+ * Produces `key<TAB>value` lines with kcat (acks=all); values must not contain tabs or newlines.
+ * `compression` is kcat's -z (librdkafka's compression.codec): none, gzip, snappy, lz4 or zstd.
+ */
+export async function produceWithKcat(topic: string, records: readonly { key: string; value: string }[], on: readonly string[] = brokers(), options: { compression?: string } = {}): Promise<void> {
+  const codec = options.compression && options.compression !== 'none' ? ['-z', options.compression] : [];
+  const child = spawn('kcat', ['-P', '-b', on.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=20', '-X', 'batch.num.messages=10000', ...codec], {
     stdio: ['pipe', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -84,5 +89,50 @@ export async function deleteTopic(topic: string): Promise<void> {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
   } finally {
     await admin.disconnect();
+  }
+}
+
+/**
+ * The codecs of the record batches in each partition of the topic, from the batch headers, read
+ * with dfm's consumer: how a test knows that kcat or dfm really compressed what it produced.
+ */
+export async function codecsByPartition(topic: string, on: readonly string[] = brokers()): Promise<Map<number, Set<string>>> {
+  const ranges = await partitionRanges(topic, on);
+  const codecs = new Map([...ranges.keys()].map((p) => [p, new Set<string>()]));
+  const reached = new Map<number, bigint>();
+  let finish!: () => void;
+  let fail!: (error: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => {
+    finish = resolve;
+    fail = reject;
+  });
+  const check = () => {
+    if ([...ranges].every(([p, r]) => (reached.get(p) ?? r.low) >= r.high)) finish();
+  };
+  const consumer = await startGroupConsumer(createKafka(on, testLogger), on, {
+    groupId: `dfm-test-codecs-${topic}`,
+    topic,
+    sessionTimeoutMs: 6000,
+    maxWaitTimeMs: 100,
+    onAssign: async (partitions) => new Map(partitions.map((p) => [p, ranges.get(p)!.low])),
+    onRecords: async (partition, records, _heartbeat, next) => {
+      for (const r of records) codecs.get(partition)!.add((r as RecordView).batch.codec ?? 'undefined');
+      reached.set(partition, next);
+      check();
+    },
+    onSkipped: (partition, _first, next) => {
+      reached.set(partition, next);
+      check();
+    },
+    onFail: (error) => fail(error),
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    check();
+    await Promise.race([done, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`reading the codecs of ${topic} took over 30 s`)), 30_000)))]);
+    return codecs;
+  } finally {
+    clearTimeout(timer);
+    await consumer.stop();
   }
 }
