@@ -14,6 +14,7 @@
  *   npx tsx bench/kafka-to-postgres.ts                       # 1,000,000 records of ~200 bytes, 3 partitions
  *   npx tsx bench/kafka-to-postgres.ts --records=200000      # quicker
  *   npx tsx bench/kafka-to-postgres.ts --rounds=5            # best of 5 alternating rounds (default 3)
+ *   npx tsx bench/kafka-to-postgres.ts --compression=lz4     # kcat seeds lz4 batches (none, gzip, snappy, lz4, zstd; default none)
  *
  * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) is the admin connection: a
  * fresh database is created next to it and dropped at the end. KAFKA_BROKERS default
@@ -27,7 +28,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { applyMigrations } from '../src/db/migrate.js';
-import { createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer } from '../src/kafka/kafka-client.js';
+import { COMPRESSION_CODECS, createKafka, createKafkaAdmin, createKafkaProducer, startGroupConsumer, type CompressionCodec } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, compileBinaryRowDecoder, writeBinaryRowStart } from '../src/tasks/kafka-to-postgres/copy-binary.js';
 import { decodeRecord, toCopyLine, type ColumnPlan } from '../src/tasks/kafka-to-postgres/kafka-record-decode.js';
@@ -42,6 +43,8 @@ const PARTITIONS = Number(args['partitions'] ?? 3);
 const BATCH = Number(args['batch-size'] ?? 10_000);
 const LATENCY_SECONDS = Number(args['latency-seconds'] ?? 10);
 const ROUNDS = Number(args['rounds'] ?? 3);
+const COMPRESSION = (args['compression'] ?? 'none') as CompressionCodec;
+if (!COMPRESSION_CODECS.includes(COMPRESSION)) throw new Error(`--compression=${COMPRESSION}: use one of ${COMPRESSION_CODECS.join(', ')}`);
 const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
@@ -69,7 +72,7 @@ async function main(): Promise<void> {
   let canCheckpoint = true;
   try {
     const { rows } = await admin.query<{ version: string }>('select version() as version');
-    log(`${rows[0]!.version.split(' on ')[0]}; Node ${process.version}; ${RECORDS} records, ${PARTITIONS} partitions, batch ${BATCH}`);
+    log(`${rows[0]!.version.split(' on ')[0]}; Node ${process.version}; ${RECORDS} records (${COMPRESSION}), ${PARTITIONS} partitions, batch ${BATCH}`);
     await admin.query(`create database ${database}`);
     await applyMigrations(url.toString(), logger);
     await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
       bench: 'kafka-to-postgres',
       command,
       records: RECORDS,
+      compression: COMPRESSION,
       partitions: PARTITIONS,
       batchSize: BATCH,
       rounds: ROUNDS,
@@ -148,7 +152,7 @@ async function main(): Promise<void> {
     const row = (name: string, value: string, note = '') => `${name.padEnd(46)} ${value.padStart(14)}  ${note}`;
     process.stdout.write(
       [
-        `kafka.to_postgres bench: ${RECORDS} records of ~${recordValue(1).length} B, ${PARTITIONS} partitions, batch_size ${BATCH}, best of ${ROUNDS} alternating rounds`,
+        `kafka.to_postgres bench: ${RECORDS} records of ~${recordValue(1).length} B (${COMPRESSION}), ${PARTITIONS} partitions, batch_size ${BATCH}, best of ${ROUNDS} alternating rounds`,
         row('(a) consume-only (kafkajs, decode, discard)', `${perSecond(a)}/s`),
         row("(a') same, dfm's JSON → COPY byte path (info)", `${perSecond(aBytes)}/s`, `c / a' = ${results['ratioEndToEndVsBytePathConsume']}`),
         row('(b) raw COPY of the decoded rows (binary)', `${perSecond(b)}/s`, "the task's format for these columns"),
@@ -289,7 +293,7 @@ async function main(): Promise<void> {
     });
     // Let the consumer join before the clock of the first record starts.
     await new Promise((r) => setTimeout(r, 3000));
-    const producer = await createKafkaProducer(kafkaClient, brokers);
+    const producer = await createKafkaProducer(kafkaClient, brokers, { compression: COMPRESSION });
     const tickMs = 10;
     const perTick = perSecond / (1000 / tickMs);
     const began = performance.now();
@@ -318,8 +322,8 @@ function taskOptions(pool: pg.Pool, kafka: ReturnType<typeof createKafka>, t: st
 
 async function seedTopic(t: string, records: number): Promise<void> {
   const began = performance.now();
-  await seedWithKcat(brokers, t, records);
-  log(`seeded ${records} records with kcat in ${((performance.now() - began) / 1000).toFixed(1)} s`);
+  await seedWithKcat(brokers, t, records, COMPRESSION);
+  log(`seeded ${records} records (${COMPRESSION}) with kcat in ${((performance.now() - began) / 1000).toFixed(1)} s`);
 }
 
 async function deleteTopic(kafka: ReturnType<typeof createKafka>, t: string): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type pg from 'pg';
-import type { KafkaClient } from '../../src/kafka/kafka-client.js';
+import type { CompressionCodec, KafkaClient } from '../../src/kafka/kafka-client.js';
 import type { Logger } from '../../src/lib/logger.js';
 import type { ConsumeToPostgresOptions } from '../../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 
@@ -25,8 +25,10 @@ export function recordValue(id: number): string {
 }
 
 /** Produces records 0..records-1 (key = id) to the topic with kcat, acks from all replicas. */
-export async function seedWithKcat(brokers: readonly string[], topic: string, records: number): Promise<void> {
-  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000'], { stdio: ['pipe', 'ignore', 'inherit'] });
+export async function seedWithKcat(brokers: readonly string[], topic: string, records: number, compression: CompressionCodec = 'none'): Promise<void> {
+  // -z: librdkafka's compression.codec, batch by batch, as a compressed production topic holds them.
+  const codec = compression === 'none' ? [] : ['-z', compression];
+  const child = spawn('kcat', ['-P', '-b', brokers.join(','), '-t', topic, '-K', '\t', '-X', 'acks=all', '-X', 'linger.ms=50', '-X', 'batch.num.messages=10000', '-X', 'queue.buffering.max.messages=1000000', ...codec], { stdio: ['pipe', 'ignore', 'inherit'] });
   const exited = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', resolve);

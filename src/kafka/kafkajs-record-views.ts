@@ -11,7 +11,10 @@
  * offset and timestamp are what kafkajs would give, computed when read. dfm's hot paths read the
  * value's position (bytes, valueStart, valueLength) and never make a Buffer per record. This
  * module gives kafkajs a v2 record batch decoder (decodeRecordBatch) and a consumer Batch
- * (makeBatchClass) with the same inputs and outputs as its own.
+ * (makeBatchClass) with the same inputs and outputs as its own, with two differences: it reads
+ * every Kafka codec (compression-codecs.ts), where kafkajs throws "… not implemented" for all but
+ * gzip, and a batch it cannot read becomes an UnreadableBatch in the fetch (below) instead of an
+ * exception.
  */
 import { DfmError, messageOf } from '../lib/errors.js';
 import { codecOfAttributes, decompressRecords, type CompressionCodec } from './compression-codecs.js';
@@ -447,7 +450,8 @@ export function makeBatchClass(filterAbortedMessages: (input: { messages: readon
       const within = first === 0 ? raw : raw.slice(first);
       this.messagesWithinOffset = within;
       const visible = partitionData.abortedTransactions && partitionData.abortedTransactions.length > 0 ? filterAbortedMessages({ messages: within, abortedTransactions: partitionData.abortedTransactions }) : within;
-      this.messages = visible.some((m) => m.batch.context.isControlBatch) ? visible.filter((m) => !m.batch.context.isControlBatch) : visible;
+      // (An unreadable control batch stays: no batch is skipped unread.)
+      this.messages = visible.some((m) => m.batch.context.isControlBatch) ? visible.filter((m) => !m.batch.context.isControlBatch || m instanceof UnreadableBatch) : visible;
     }
 
     isEmpty(): boolean {
