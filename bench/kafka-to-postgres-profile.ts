@@ -5,7 +5,8 @@
  * its other threads — V8's garbage collector helpers, libuv — and the threads that ended with the
  * run — the task's decoding worker —, the PostgreSQL backends of
  * the bench database, the broker) so it is visible which one is the bottleneck.
- * `--decode-on-worker=true|false` forces the decoding worker on or off; `--store-offsets=false` runs
+ * `--compression=lz4` (or another codec) seeds the topic compressed. `--decode-on-worker=true|false`
+ * forces the decoding worker on or off; `--store-offsets=false` runs
  * (c0) instead; `--checkpoint` starts each run after a CHECKPOINT; `--columns=by-name` runs the
  * task without its `columns` mapping (fields by name from the table's catalog), `--columns=alternate`
  * alternates explicit and by-name runs and ends with the ratio of their best figures. Meant to be
@@ -19,7 +20,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import pg from 'pg';
 import { applyMigrations } from '../src/db/migrate.js';
-import { createKafka, createKafkaAdmin } from '../src/kafka/kafka-client.js';
+import { createKafka, createKafkaAdmin, type CompressionCodec } from '../src/kafka/kafka-client.js';
 import { createLogger } from '../src/lib/logger.js';
 import { consumeToPostgres } from '../src/tasks/kafka-to-postgres/kafka-to-postgres-consume.js';
 import { benchTaskOptions, seedWithKcat } from './kafka-to-postgres/records.js';
@@ -37,6 +38,8 @@ const STORE_OFFSETS = args['store-offsets'] !== 'false';
 const CHECKPOINT = args['checkpoint'] !== undefined && args['checkpoint'] !== 'false';
 /** --columns=explicit (default) | by-name | alternate: the task's column mapping, or both in turn. */
 const COLUMN_MAPPING = args['columns'] ?? 'explicit';
+/** --compression=<codec>: kcat seeds the topic compressed (none, gzip, snappy, lz4, zstd). */
+const COMPRESSION = (args['compression'] ?? 'none') as CompressionCodec;
 const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
@@ -87,7 +90,7 @@ async function main(): Promise<void> {
     await admin.query(`create database ${database}`);
     await applyMigrations(url.toString(), logger);
     await kafkaAdmin.ensureTopic(topic, { partitions: PARTITIONS, replicationFactor: 1 });
-    await seedWithKcat(brokers, topic, RECORDS);
+    await seedWithKcat(brokers, topic, RECORDS, COMPRESSION);
     const broker = brokerPid();
     const best = { explicit: Infinity, 'by-name': Infinity };
     for (let run = 0; run < RUNS; run++) {
