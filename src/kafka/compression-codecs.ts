@@ -9,8 +9,10 @@
  *   confluent-kafka) writes one raw snappy block. Both read both (snappy-java's input stream falls
  *   back to raw without the header, librdkafka checks for it). We read both and write xerial, the
  *   format of the Java client.
- * - lz4: the LZ4 *frame* format (magic 0x184D2204), not a raw block; Java writes independent 64 KiB
- *   blocks and reads only those, which is what lz4-napi (lz4_flex) writes by default.
+ * - lz4: the LZ4 *frame* format (magic 0x184D2204), not a raw block. Java writes independent
+ *   64 KiB blocks; lz4-napi (lz4_flex) writes independent blocks of up to 4 MiB (block size code 7)
+ *   without checksums, which Java's KafkaLZ4BlockInputStream (the broker validates every batch
+ *   with it) and librdkafka read; linked blocks (the lz4 CLI's -BD) are read too.
  * - zstd: a zstd frame, often without its content size (Java and librdkafka stream it), so
  *   decompression streams too. Node's zlib has zstd from 22.15 on; before that (Node 20),
  *   @mongodb-js/zstd.
