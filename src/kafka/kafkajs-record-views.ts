@@ -165,7 +165,7 @@ export class UnreadableBatch extends RecordView {
     const last = first + BigInt(this.batch.context.lastOffsetDelta);
     return new DfmError(
       'KAFKA_BATCH_UNREADABLE',
-      `Kafka topic "${this.topic}" partition ${this.partition}: the record batch at offsets ${first}–${last} (${this.codec}) cannot be read: ${messageOf(this.cause)}. ` +
+      `Kafka topic "${this.topic}" partition ${this.partition}: the record batch at offsets ${first}–${last} (${this.codec}) cannot be read: ${messageOf(this.cause).replace(/\.$/, '')}. ` +
         `Nothing at or after offset ${first} of this partition was processed. The batch is corrupt on the broker or its producer's codec is broken; ` +
         `re-produce its records, or to skip them on purpose set the partition's stored offset (dfm.kafka_offset) to ${last + 1n}.`,
       { cause: this.cause, retryable: false, details: { topic: this.topic, partition: this.partition, firstOffset: first.toString(), lastOffset: last.toString(), codec: this.codec } },

@@ -85,7 +85,7 @@ describe('a corrupt compressed batch', () => {
     await activate(
       o.pool,
       `id: corrupt
-defaults: { retries: 0 }
+defaults: { retries: 2, retry_delay: 1s }
 tasks:
   land:
     type: kafka.to_postgres
@@ -104,6 +104,9 @@ tasks:
     expect(await waitForRun(o.pool, runId, 60_000)).toBe('failed');
 
     const land = (await taskRows(o.pool, runId))['land']!;
+    // Unreadable bytes stay unreadable: the task fails at once instead of spending its retries.
+    expect(land.attempt).toBe(1);
+    expect(land.error!.code).toBe('KAFKA_BATCH_UNREADABLE');
     expect(land.error!.message).toMatch(new RegExp(`Kafka topic "${topic}" partition 0: the record batch at offsets 100–\\d+ \\(zstd\\) cannot be read: .+\\. Nothing at or after offset 100 of this partition was processed`));
     const ids = (await o.pool.query<{ id: string }>('select id from corrupt_rows')).rows.map((r) => Number(r.id));
     expect(ids.filter((id) => id >= 100)).toEqual([]);

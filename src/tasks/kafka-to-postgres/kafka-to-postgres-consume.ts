@@ -205,7 +205,9 @@ export async function consumeToPostgres(options: ConsumeToPostgresOptions): Prom
       },
       onRecords: queue.onRecords,
       onSkipped: queue.onSkipped,
-      onFail: (error) => stop.fail(new DfmError('KAFKA_CONSUMER_FAILED', `The consumer of "${topic}" stopped: ${messageOf(error)}`, { cause: error, retryable: true })),
+      // An error dfm itself judged final (a batch no codec can read: KAFKA_BATCH_UNREADABLE) fails
+      // the task as it is; retrying would read the same bytes and spend every retry on them.
+      onFail: (error) => stop.fail(error instanceof DfmError && !error.retryable ? error : new DfmError('KAFKA_CONSUMER_FAILED', `The consumer of "${topic}" stopped: ${messageOf(error)}`, { cause: error, retryable: true })),
     });
 
     timers.push(startFlushTimer({ flights, batchMaxWaitMs: options.batchMaxWaitMs, holdsEverything, stopped: () => stop.done, checkCaughtUp: () => void checkCaughtUp().catch((error: unknown) => stop.fail(error)) }));
