@@ -59,6 +59,11 @@ describe('loadConfig', () => {
     expect(error.message).toContain('postgres://user:password@host:5432/dbname');
   });
 
+  it('takes DFM_ROLE as a comma-separated list of role names (the registry checks the names at start)', () => {
+    expect(loadConfig({ DFM_ROLE: 'scheduler, worker' }).role).toBe('scheduler, worker');
+    expect(() => loadConfig({ DFM_ROLE: 'Worker!' })).toThrow('DFM_ROLE must be a role name or a comma-separated list of them, such as all, worker or scheduler,worker');
+  });
+
   it('gives every keyed variable of the table its field, frozen', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1,b:2', DFM_WORKER_CONCURRENCY: '3', DFM_ROLE: 'worker' });
     const keys = Object.values(variables).flatMap((v) => ('key' in v ? [v.key] : []));

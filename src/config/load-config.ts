@@ -11,9 +11,6 @@ import { LOG_FORMATS } from '../lib/logger.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-/** What `dfm serve` may run (DFM_ROLE, --role): `all`, `web` (HTTP only) and the registered roles (service-roles.ts). */
-export const ROLE_NAMES = ['all', 'scheduler', 'worker', 'web'] as const;
-
 const positiveInt = (name: string) =>
   z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).positive(`${name} must be greater than 0`);
 
@@ -61,7 +58,8 @@ export const variables = {
   DFM_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', schema: positiveInt('DFM_SHUTDOWN_GRACE_MS').default(30000), doc: 'On SIGTERM, how long in-flight task runs may finish before they are released back to the queue, in ms. Default 30000.' },
   DFM_SHUTDOWN_TIMEOUT_MS: { schema: positiveInt('DFM_SHUTDOWN_TIMEOUT_MS').optional(), doc: 'Overall limit on a shutdown of `dfm serve`, in ms: past it dfm logs what did not stop and exits with 1. Default DFM_SHUTDOWN_GRACE_MS + 30000.' },
   DFM_RECONNECT_TIMEOUT_MS: { key: 'reconnectTimeoutMs', schema: positiveInt('DFM_RECONNECT_TIMEOUT_MS').default(120000), doc: 'How long `dfm run --wait` and `dfm backfill` keep reconnecting to a PostgreSQL that went away (a restart, a failover) while they follow runs, in ms. Default 120000.' },
-  DFM_ROLE: { key: 'role', schema: z.enum(ROLE_NAMES, { error: `DFM_ROLE must be one of ${ROLE_NAMES.join(', ')}` }).default('all'), doc: 'Roles `dfm serve` runs: all, scheduler, worker or web (`--role` overrides). Default all.' },
+  // The names are checked against the role registry when dfm serve starts (service/select-roles.ts): the registry is their one list.
+  DFM_ROLE: { key: 'role', schema: z.string().trim().regex(/^[a-z][a-z0-9-]*( *, *[a-z][a-z0-9-]*)*$/, 'DFM_ROLE must be a role name or a comma-separated list of them, such as all, worker or scheduler,worker').default('all'), doc: 'Roles `dfm serve` runs, comma-separated: all, web (the HTTP server alone), scheduler, worker (`--role` overrides). Default all.' },
   DFM_RUN_MIGRATIONS: { key: 'runMigrations', schema: booleanFlag.default(true), doc: 'Apply pending migrations at start (under an advisory lock). Default true.' },
   APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
   PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM).' },

@@ -2,8 +2,8 @@
  * The roles of `dfm serve`, in start order. `scheduler` loads DFM_PIPELINES_DIR (local mode) and
  * turns cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
  * `web` is the HTTP server alone, which every process serves: it needs no entry. A new role (the
- * GitHub App, Slack, a reporter) is one entry here, its routers mounted on the HTTP app, and its
- * name in ROLE_NAMES (config/load-config.ts) so DFM_ROLE and --role accept it.
+ * GitHub App, Slack, a reporter) is one entry here: its routers are mounted on the HTTP app, and
+ * DFM_ROLE and --role take its name from here (select-roles.ts).
  */
 import { startWorker } from '../executor/start-worker.js';
 import { startScheduler } from '../scheduler/start-scheduler.js';

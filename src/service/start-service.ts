@@ -23,8 +23,8 @@ import { createKafka, createKafkaHealthCheck } from '../kafka/kafka-client.js';
 import { resolveKafkaBrokers } from '../kafka/resolve-kafka-brokers.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
 import { createWebApp } from '../web/create-web-app.js';
+import { selectRoles } from './select-roles.js';
 
-export type Role = Config['role'];
 
 export interface RoleContext {
   readonly config: Config;
@@ -59,8 +59,11 @@ export interface RunningService {
 
 const HEALTH_TIMEOUT_MS = 2000;
 
-export async function startService(options: { config: Config; logger: Logger; role: Role; roles?: RoleRegistry }): Promise<RunningService> {
+export async function startService(options: { config: Config; logger: Logger; role: string; roles?: RoleRegistry }): Promise<RunningService> {
   const { config, logger, role } = options;
+  const registry = options.roles ?? {};
+  // Before anything starts: an unknown role name is a mistake to report at once.
+  const selected = selectRoles(role, Object.keys(registry));
   const began = Date.now();
   const cleanups = createStopSteps(logger);
   const stopAll = cleanups.stopAll;
@@ -70,7 +73,7 @@ export async function startService(options: { config: Config; logger: Logger; ro
     if (database.embedded?.started) cleanups.add('the embedded PostgreSQL', () => database.embedded!.stop());
     if (config.runMigrations) await applyMigrations(database.url, logger);
 
-    const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role}` });
+    const pool = createPool(database.url, logger, { max: config.workerConcurrency + 5, applicationName: `dfm-${role.replace(/ /g, '')}` });
     cleanups.add('the PostgreSQL pool', () => pool.end());
 
     const kafka = await resolveKafkaBrokers(config, logger);
@@ -82,9 +85,8 @@ export async function startService(options: { config: Config; logger: Logger; ro
     const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
 
     const routers: Router[] = [];
-    for (const [name, starter] of Object.entries(options.roles ?? {})) {
-      if (role !== 'all' && role !== name) continue;
-      const running = await starter(context);
+    for (const name of selected) {
+      const running = await registry[name]!(context);
       cleanups.add(`the ${running.name}`, () => running.stop());
       routers.push(...(running.routers ?? []));
     }

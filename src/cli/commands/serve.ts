@@ -1,8 +1,7 @@
-import { Option, type Command } from 'commander';
-import { ROLE_NAMES } from '../../config/load-config.js';
+import type { Command } from 'commander';
 import { createLogger } from '../../lib/logger.js';
 import { handleShutdownSignals } from '../../lib/shutdown.js';
-import { startService, type Role, type RunningService } from '../../service/start-service.js';
+import { startService, type RunningService } from '../../service/start-service.js';
 import { serviceRoles } from '../../service/service-roles.js';
 import type { CliContext } from '../cli-context.js';
 
@@ -10,8 +9,8 @@ export function registerServeCommand(program: Command, context: CliContext): voi
   program
     .command('serve')
     .description('run dfm: scheduler, workers and the HTTP server (dashboard, /healthz, /metrics)')
-    .addOption(new Option('--role <role>', 'which part to run in this process (default: DFM_ROLE or all)').choices(ROLE_NAMES))
-    .action(async (options: { role?: Role }) => {
+    .option('--role <roles>', `which parts to run in this process, comma-separated: all, web, ${Object.keys(serviceRoles).join(', ')} (default: DFM_ROLE or all)`)
+    .action(async (options: { role?: string }) => {
       const config = context.config();
       const logger = createLogger(config.logLevel, process.stderr, config.logFormat);
       const starting = startService({ config, logger, role: options.role ?? config.role, roles: serviceRoles });
