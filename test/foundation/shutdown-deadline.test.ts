@@ -5,12 +5,12 @@
  * the shutdown deadline ends the process with 1 and one line naming what did not stop.
  */
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnDfm } from '../helpers/dfm-process.js';
 import { isAlive } from '../helpers/is-alive.js';
+import { freePort } from '../helpers/free-port.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'dfm-shutdown-'));
 chmodSync(dataDir, 0o755); // the embedded server runs as the postgres user when we are root
@@ -19,17 +19,6 @@ afterAll(() => {
   if (postmaster && isAlive(postmaster)) process.kill(postmaster, 'SIGKILL');
   rmSync(dataDir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
-}
 
 /** dfm serve --role web on the embedded PostgreSQL of `dataDir`, and the server's pid. */
 async function serveOnEmbeddedPostgres(deadlineMs: number) {

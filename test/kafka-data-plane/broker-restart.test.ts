@@ -4,49 +4,38 @@
  * fails and its retry starts over), resumes from the offsets stored in Postgres, and lands every
  * record exactly once.
  *
- * The broker restarted is this file's own (a second local broker on port 29092 with a temporary
- * data folder, ~3 s to start from the cached jars), not the suite's shared one: files run two at a
+ * The broker restarted is this file's own (a second local broker, DFM_KAFKA_PORT + 20, with a temporary
+ * data folder: test/helpers/own-broker.ts; ~3 s to start from the cached jars), not the suite's shared one: files run two at a
  * time, and restarting the shared broker failed the neighbouring file.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startWorker, type Worker } from '../../src/executor/start-worker.js';
-import { startLocalKafka, stopLocalKafka, type LocalKafka } from '../../src/kafka/local-broker.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { createConnections, type Connections } from '../../src/tasks/create-connections.js';
 import { taskRunners } from '../../src/tasks/task-runners.js';
 import { activate, taskRows, testLogger, useOrchestration, waitForRun } from '../helpers/orchestration.js';
+import { useOwnBroker } from '../helpers/own-broker.js';
 import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, partitionRanges, produceWithKcat } from './kafka-test-tools.js';
 
 const N = 60_000;
-const PORT = 29092;
-const config = loadConfig(process.env);
-const dataDir = mkdtempSync(join(tmpdir(), 'dfm-broker-restart-'));
-let broker: LocalKafka | undefined;
+const own = useOwnBroker('broker-restart', 20);
 let connections: Connections | undefined;
 let worker: Worker | undefined;
 const topic = uniqueTopic('dfm-broker-restart');
 
 const { o, database } = useOrchestration();
-beforeAll(async () => {
-  broker = await startLocalKafka({ port: PORT, dataDir, logger: testLogger, cacheDir: config.kafkaCacheDir });
-});
 afterAll(async () => {
   await worker?.stop();
   await connections?.close();
-  await stopLocalKafka(dataDir, { graceMs: 5000 });
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 const landed = async () => Number((await o.pool.query<{ n: string }>('select count(*) as n from restart_rows')).rows[0]!.n);
 
 describe('a broker restart mid-consume', () => {
   it('resumes from the Postgres-stored offsets with no loss and no duplicate', async () => {
-    const brokers = broker!.brokers;
+    const brokers = own.brokers();
     await createTopic(topic, 3, brokers);
     await produceWithKcat(topic, Array.from({ length: N }, (_, id) => ({ key: `id-${id}`, value: `{"id":${id}}` })), brokers);
     const ranges = await partitionRanges(topic, brokers);
@@ -90,10 +79,10 @@ tasks:
       if (Date.now() > deadline) throw new Error('nothing landed');
       await new Promise((r) => setTimeout(r, 5));
     }
-    expect(await stopLocalKafka(dataDir)).toBe(true);
+    expect(await own.stop()).toBe(true);
     const atStop = await landed();
     await new Promise((r) => setTimeout(r, 1000));
-    broker = await startLocalKafka({ port: PORT, dataDir, logger: testLogger, cacheDir: config.kafkaCacheDir });
+    await own.start();
 
     expect(await waitForRun(o.pool, runId, 120_000)).toBe('success');
     expect(atStop).toBeLessThan(N);

@@ -5,42 +5,33 @@
  *
  * A broker validates every compressed batch a producer sends (it decompresses it), so a corrupt
  * batch cannot be produced; it can only come from the log itself (a disk fault, a bad restore).
- * So this file runs its own broker (like broker-restart.test.ts: DFM_KAFKA_PORT + 11, a temporary
+ * So this file runs its own broker (test/helpers/own-broker.ts: DFM_KAFKA_PORT + 11, a temporary
  * data folder) and scrambles the bytes of one zstd batch in its segment file; the broker serves
  * fetches from the file without checking CRCs.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { startWorker, type Worker } from '../../src/executor/start-worker.js';
-import { localKafkaPaths, startLocalKafka, stopLocalKafka, type LocalKafka } from '../../src/kafka/local-broker.js';
+import { localKafkaPaths } from '../../src/kafka/local-broker.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
 import { createConnections, type Connections } from '../../src/tasks/create-connections.js';
 import { taskRunners } from '../../src/tasks/task-runners.js';
 import { taskRows, testLogger, useOrchestration, activate, waitForRun } from '../helpers/orchestration.js';
+import { useOwnBroker } from '../helpers/own-broker.js';
 import { uniqueTopic } from '../helpers/test-database.js';
 import { createTopic, produceWithKcat } from './kafka-test-tools.js';
 
-const config = loadConfig(process.env);
-const PORT = config.kafkaPort + 11;
-const dataDir = mkdtempSync(join(tmpdir(), 'dfm-corrupt-batch-'));
-let broker: LocalKafka | undefined;
+const own = useOwnBroker('corrupt-batch', 11);
 let connections: Connections | undefined;
 let worker: Worker | undefined;
-const topic = uniqueTopic('dfm-corrupt');
+const topic = uniqueTopic('dfm-corrupt-batch');
 
 const { o, database } = useOrchestration();
-beforeAll(async () => {
-  broker = await startLocalKafka({ port: PORT, dataDir, logger: testLogger, cacheDir: config.kafkaCacheDir });
-});
 afterAll(async () => {
   await worker?.stop();
   await connections?.close();
-  await stopLocalKafka(dataDir, { graceMs: 5000 });
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** Where each record batch of a segment file is: [position, first offset, codec id]. */
@@ -60,14 +51,14 @@ async function batchesOf(segment: string): Promise<{ position: number; firstOffs
 
 describe('a corrupt compressed batch', () => {
   it('fails kafka.to_postgres with topic, partition and offsets, and stores nothing at or past it', async () => {
-    const brokers = broker!.brokers;
+    const brokers = own.brokers();
     await createTopic(topic, 1, brokers);
     const records = (from: number) => Array.from({ length: 100 }, (_, i) => ({ key: `k${from + i}`, value: JSON.stringify({ id: from + i, text: 'some compressible text '.repeat(4) }) }));
     await produceWithKcat(topic, records(0), brokers, { compression: 'lz4' });
     await produceWithKcat(topic, records(100), brokers, { compression: 'zstd' });
     await produceWithKcat(topic, records(200), brokers, { compression: 'snappy' });
 
-    const segment = join(localKafkaPaths(dataDir).logDir, `${topic}-0`, '00000000000000000000.log');
+    const segment = join(localKafkaPaths(own.dataDir).logDir, `${topic}-0`, '00000000000000000000.log');
     const batches = await batchesOf(segment);
     const zstd = batches.find((b) => b.codec === 4);
     expect(zstd, JSON.stringify(batches, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).toMatchObject({ firstOffset: 100n });
