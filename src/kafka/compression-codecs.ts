@@ -143,17 +143,17 @@ const implementations: Readonly<Record<Exclude<CompressionCodec, 'none'>, Implem
  * consume-only 646,257 records/s through node:zlib against 861,622 with the library, and
  * kafka.to_postgres 464,916 against 623,954 (node:zlib streams its output in 16 KiB chunks).
  */
-let zstdChosen: { name: 'node:zlib' | '@mongodb-js/zstd'; compress(bytes: Buffer): Promise<Buffer>; decompress(bytes: Buffer): Promise<Buffer> } | undefined;
-function zstd(): NonNullable<typeof zstdChosen> {
+type Zstd = Implementation & { readonly name: 'node:zlib' | '@mongodb-js/zstd' };
+let zstdChosen: Zstd | undefined;
+function zstd(): Zstd {
   if (zstdChosen) return zstdChosen;
-  const library = { name: '@mongodb-js/zstd' as const, compress: (bytes: Buffer) => zstdLibrary().compress(bytes, ZSTD_LEVEL), decompress: (bytes: Buffer) => zstdLibrary().decompress(bytes) };
   try {
     zstdLibrary();
-    zstdChosen = library;
+    zstdChosen = { name: '@mongodb-js/zstd', compress: (bytes) => zstdLibrary().compress(bytes, ZSTD_LEVEL), decompress: (bytes) => zstdLibrary().decompress(bytes) };
   } catch (error) {
-    // No binary for this platform: Node's own zstd if it has one, else the library's message on use.
-    zstdChosen = nodeZstd.zstdCompress && nodeZstd.zstdDecompress ? { name: 'node:zlib', compress: promisify(nodeZstd.zstdCompress), decompress: promisify(nodeZstd.zstdDecompress) } : library;
-    if (zstdChosen === library) throw error;
+    // No binary for this platform: Node's own zstd if it has one, else the library's message.
+    if (!nodeZstd.zstdCompress || !nodeZstd.zstdDecompress) throw error;
+    zstdChosen = { name: 'node:zlib', compress: promisify(nodeZstd.zstdCompress), decompress: promisify(nodeZstd.zstdDecompress) };
   }
   return zstdChosen;
 }

@@ -9,6 +9,8 @@
  * - Connection.prototype.processData (framed-socket.ts): no empty remainder kept after each
  *   response, which made every later response a Buffer.concat copy;
  * - kafkajs' codec table: every Kafka codec, not only gzip (compression-codecs.ts);
+ * - RequestQueue's pending-request timer, clamped to 1 ms instead of a negative delay that Node 24
+ *   warns about (clamp-request-queue-timeout.ts);
  * - the producer's groupMessagesPerPartition: kafkajs copied a partition's array for every message
  *   it added (`[...current, message]`), so a send of n messages cost O(n²): 10,000 records to 3
  *   partitions were ~17 million element copies, and a bench producer that fell behind spiralled
@@ -101,11 +103,11 @@ function install(): void {
   const connection = require('kafkajs/src/network/connection') as { prototype: { processData: unknown } };
   kafkajsOriginals.processData = connection.prototype.processData;
   connection.prototype.processData = processData;
+  clampRequestQueueTimeout();
   Object.defineProperty(decodeRecordBatch, INSTALLED, { value: kafkajsOriginals });
 }
 
 install();
-clampRequestQueueTimeout();
 
 /** kafkajs itself, loaded after the replacements. */
 export const kafkajs = require('kafkajs') as typeof import('kafkajs');
