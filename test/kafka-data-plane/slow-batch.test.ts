@@ -17,12 +17,19 @@ const RECORDS = 300;
 describe('kafka.to_postgres with a batch slower than the idle-in-transaction limit', () => {
   it('has the batch after it wait outside a transaction, and lands every record once on attempt 1', async () => {
     await createTopic(topic, 1);
-    // The first COPY into the table sleeps 17 s (a sequence is not rolled back, so only the first).
+    // The COPY of the first batch (the one holding id 0, the topic's first record) sleeps 17 s; every
+    // statement is counted. Which of the three writers' statements ends first is up to the
+    // scheduler, so the slow one is chosen by its rows, not by its turn.
     await o.pool.query(`create table slow (id bigint not null);
       create sequence slow_statements;
       create function slow_first() returns trigger language plpgsql as $$
-        begin if nextval('slow_statements') = 1 then perform pg_sleep(17); end if; return null; end $$;
-      create trigger slow_first after insert on slow for each statement execute function slow_first();`);
+        begin
+          perform nextval('slow_statements');
+          if exists (select 1 from new_rows where id = 0) then perform pg_sleep(17); end if;
+          return null;
+        end $$;
+      create trigger slow_first after insert on slow referencing new table as new_rows
+        for each statement execute function slow_first();`);
     await produceWithKcat(topic, Array.from({ length: RECORDS }, (_, id) => ({ key: String(id), value: JSON.stringify({ id }) })));
     await activate(
       o.pool,
