@@ -25,6 +25,7 @@ const FORBIDDEN: readonly { from: string; to: readonly string[]; why: string }[]
   { from: 'kafka', to: ['runs', 'scheduler', 'executor', 'tasks', 'service', 'web', 'cli'], why: 'kafka/ is infrastructure' },
   { from: 'tasks', to: ['runs', 'scheduler', 'executor', 'service', 'web', 'cli'], why: 'task runners know only their context' },
   { from: 'web', to: ['service', 'cli'], why: 'service/ assembles the HTTP app' },
+  { from: 'audit', to: ['runs', 'scheduler', 'executor', 'tasks', 'service', 'web', 'cli'], why: 'the surfaces write the audit trail; it knows none of them' },
   { from: 'service', to: ['cli'], why: 'the CLI starts the service' },
 ];
 /** Folders the pure core may import. */

@@ -47,6 +47,13 @@ export const pipeline = dfm.table('pipeline', {
   id: text('id').primaryKey(),
   activeVersionId: bigint('active_version_id', { mode: 'number' }),
   paused: boolean('paused').notNull().default(false),
+  /**
+   * Who paused it: `sync` when its file left the synced branch (a sync whose commit has the file
+   * again unpauses it), otherwise the actor of the pause (`slack:T1/U2`, `cli:alice`, …), whose
+   * pause only an unpause lifts. Null when not paused.
+   */
+  pausedBy: text('paused_by'),
+  pausedAt: timestamptz('paused_at'),
   /** Copied from the active version: runs beyond it wait in `queued`. */
   maxActiveRuns: integer('max_active_runs').notNull().default(1),
   /** Every fire time up to here has been considered by the scheduler (compare-and-set). */
@@ -65,6 +72,10 @@ export const pipelineVersion = dfm.table(
     file: text('file').notNull(),
     definitionHash: text('definition_hash').notNull(),
     definition: jsonb('definition').notNull(),
+    /** The commit the version came from (git-synced versions; null in local mode). */
+    commitAuthor: text('commit_author'),
+    commitMessage: text('commit_message'),
+    committedAt: timestamptz('committed_at'),
     createdAt: timestamptz('created_at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('pipeline_version_dedupe').on(t.pipelineId, t.definitionHash, t.sourceRef)],
@@ -205,4 +216,31 @@ export const deadLetter = dfm.table(
     at: timestamptz('at').notNull().defaultNow(),
   },
   (t) => [uniqueIndex('dead_letter_position').on(t.consumer, t.topic, t.partition, t.offset)],
+);
+
+export const auditOutcomes = ['ok', 'refused', 'failed'] as const;
+export type AuditOutcome = (typeof auditOutcomes)[number];
+
+/**
+ * Every state-changing request from a person or a system (a run, cancel, retry, pause, unpause,
+ * prune confirmation …) from any surface, allowed or not: who, through what, what, on what, when,
+ * and how it ended. Shown by `dfm audit` and the dashboard.
+ */
+export const audit = dfm.table(
+  'audit',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamptz('at').notNull().defaultNow(),
+    /** A stable identity, never a display name: `slack:<team>/<user>`, `token:<name>`, `cli:<os user>`, `github:<login id>`. */
+    actor: text('actor').notNull(),
+    /** The surface: cli, slack, github, dashboard, api, webhook. */
+    via: text('via').notNull(),
+    action: text('action').notNull(),
+    /** The pipeline id, `run:<id>` or the SHA acted on. */
+    target: text('target'),
+    outcome: text('outcome', { enum: auditOutcomes }).notNull(),
+    /** Why a refusal or failure happened, or what was created (`{ runId }`); never a secret. */
+    detail: jsonb('detail').notNull().default({}),
+  },
+  (t) => [index('audit_at').on(t.at, t.id), index('audit_target').on(t.target, t.at)],
 );

@@ -1,6 +1,6 @@
 /**
  * Starts a pipeline's queued runs, oldest logical time first, while fewer than max_active_runs are
- * running: their tasks without `needs` become ready and workers are woken by NOTIFY (a low-rate
+ * running: their tasks whose `needs` all succeeded (for a new run: those without needs) become ready and workers are woken by NOTIFY (a low-rate
  * control transaction: one per started batch of runs, never one per task).
  *
  * The pipeline row is locked so two transactions closing runs at once cannot both fill the same
@@ -36,7 +36,11 @@ export async function startQueuedRuns(client: Queryable, pipelineId: string, cre
   }
   const ready = await client.query(
     `update dfm.task_run set state = 'ready', ready_at = now()
-      where run_id = any($1::bigint[]) and state = 'pending' and cardinality(needs) = 0`,
+      where run_id = any($1::bigint[]) and state = 'pending'
+        and (cardinality(needs) = 0
+             -- a retried run (retry-run.ts): tasks whose needs succeeded in its earlier attempt
+             or not exists (select 1 from dfm.task_run u
+                             where u.run_id = task_run.run_id and u.task_id = any(task_run.needs) and u.state <> 'success'))`,
     [ids],
   );
   await notifyRunsChanged(client, [...created, ...ids], { tasksReady: (ready.rowCount ?? 0) > 0 });

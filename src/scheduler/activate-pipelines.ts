@@ -53,8 +53,8 @@ export async function activatePipelines(pool: pg.Pool, sources: readonly Pipelin
         [pipeline.id, ref, file, hash, JSON.stringify(pipeline)],
       );
       const versionId = Number(version.rows[0]!.id);
-      const before = await client.query<{ active_version_id: string | null; paused: boolean; had_schedule: boolean }>(
-        `select p.active_version_id, p.paused, coalesce(v.definition->>'schedule', '') <> '' as had_schedule
+      const before = await client.query<{ active_version_id: string | null; paused: boolean; user_paused: boolean; had_schedule: boolean }>(
+        `select p.active_version_id, p.paused, p.paused and p.paused_by is distinct from 'sync' as user_paused, coalesce(v.definition->>'schedule', '') <> '' as had_schedule
            from dfm.pipeline p left join dfm.pipeline_version v on v.id = p.active_version_id
           where p.id = $1 for update of p`,
         [pipeline.id],
@@ -62,19 +62,21 @@ export async function activatePipelines(pool: pg.Pool, sources: readonly Pipelin
       const old = before.rows[0]!;
       // A pipeline that was paused or unscheduled starts its schedule now: no catch-up of the time it was off.
       const restartSchedule = old.paused || !old.had_schedule;
+      // The file being back lifts the pause its removal caused; a user's pause stays until unpaused.
       await client.query(
         `update dfm.pipeline
-            set active_version_id = $2, paused = false, max_active_runs = $3, updated_at = now(),
+            set active_version_id = $2, max_active_runs = $3, updated_at = now(),
+                paused = $6, paused_by = case when $6 then paused_by end, paused_at = case when $6 then paused_at end,
                 scheduled_until = case when $5 then greatest(scheduled_until, $4) else scheduled_until end
           where id = $1`,
-        [pipeline.id, versionId, pipeline.maxActiveRuns, now, restartSchedule],
+        [pipeline.id, versionId, pipeline.maxActiveRuns, now, restartSchedule, old.user_paused],
       );
       const changed = old.active_version_id === null || Number(old.active_version_id) !== versionId;
       activated.push({ pipelineId: pipeline.id, versionId, changed });
       await startQueuedRuns(client, pipeline.id);
     }
     const paused = await client.query<{ id: string }>(
-      `update dfm.pipeline set paused = true, updated_at = now()
+      `update dfm.pipeline set paused = true, paused_by = 'sync', paused_at = now(), updated_at = now()
         where not paused and id <> all($1::text[]) returning id`,
       [sources.map((s) => s.pipeline.id)],
     );
