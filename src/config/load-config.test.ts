@@ -67,7 +67,6 @@ describe('loadConfig', () => {
   it('gives every keyed variable of the table its field, frozen', () => {
     const config = loadConfig({ KAFKA_BROKERS: 'a:1,b:2', DFM_WORKER_CONCURRENCY: '3', DFM_ROLE: 'worker' });
     const keys = Object.values(variables).flatMap((v) => ('key' in v ? [v.key] : []));
-    expect(keys).toHaveLength(19);
     for (const key of keys) expect(config).toHaveProperty(key);
     expect(config).toMatchObject({ kafkaBrokers: ['a:1', 'b:2'], workerConcurrency: 3, role: 'worker' });
     expect(Object.isFrozen(config.kafkaBrokers)).toBe(true);

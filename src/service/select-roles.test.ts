@@ -2,15 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { RESERVED_ROLE_NAMES, selectRoles } from './select-roles.js';
 import { serviceRoles } from './service-roles.js';
 
-const registered = ['scheduler', 'worker', 'github'];
+const registered = [
+  { name: 'scheduler', http: false },
+  { name: 'worker', http: false },
+  { name: 'github', http: true },
+];
 
 describe('selectRoles', () => {
-  it('runs every registered role for all, none for web, and the named ones in registry order', () => {
+  it('runs every registered role for all, the HTTP ones for web, and the named ones in registry order', () => {
     expect(selectRoles('all', registered)).toEqual(['scheduler', 'worker', 'github']);
-    expect(selectRoles('web', registered)).toEqual([]);
+    expect(selectRoles('web', registered)).toEqual(['github']);
     expect(selectRoles('worker', registered)).toEqual(['worker']);
     expect(selectRoles('github, scheduler', registered)).toEqual(['scheduler', 'github']);
-    expect(selectRoles('web,worker', registered)).toEqual(['worker']);
+    expect(selectRoles('web,worker', registered)).toEqual(['worker', 'github']);
   });
 
   it('names the unknown roles and lists the known ones', () => {

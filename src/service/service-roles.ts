@@ -1,9 +1,9 @@
 /**
  * The roles of `dfm serve`, in start order. `scheduler` loads DFM_PIPELINES_DIR (local mode) and
  * turns cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
- * `web` is the HTTP server alone, which every process serves: it needs no entry. A new role (the
- * GitHub App, Slack, a reporter) is one entry here: its routers are mounted on the HTTP app, and
- * DFM_ROLE and --role take its name from here (select-roles.ts).
+ * A new role (the GitHub App, Slack, the dashboard, a reporter) is one entry here: its routers are
+ * mounted on the HTTP app, `http: true` makes `web` start it, and DFM_ROLE and --role take its
+ * name from here (select-roles.ts).
  */
 import { startWorker } from '../executor/start-worker.js';
 import { startScheduler } from '../scheduler/start-scheduler.js';
@@ -14,7 +14,7 @@ import { taskRunners } from '../tasks/task-runners.js';
 import type { RoleRegistry } from './start-service.js';
 
 export const serviceRoles: RoleRegistry = {
-  scheduler: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
+  scheduler: { start: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     await syncLocalPipelines(pool, config.pipelinesDir, logger);
     const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: config.pollIntervalMs });
     const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: config.pollIntervalMs });
@@ -25,8 +25,8 @@ export const serviceRoles: RoleRegistry = {
         await scheduler.stop();
       },
     };
-  },
-  worker: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
+  } },
+  worker: { start: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
     const connections = createConnections({ config, databaseUrl, kafkaBrokers, logger });
     const worker = startWorker({
       pool,
@@ -48,5 +48,5 @@ export const serviceRoles: RoleRegistry = {
         await connections.close();
       },
     };
-  },
+  } },
 };

@@ -22,6 +22,7 @@ import { resolveDatabaseUrl } from '../db/resolve-database-url.js';
 import { createKafka, createKafkaHealthCheck } from '../kafka/kafka-client.js';
 import { resolveKafkaBrokers } from '../kafka/resolve-kafka-brokers.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
+import { createRunEventHub, type RunEventHub } from '../runs/run-event-hub.js';
 import { createWebApp } from '../web/create-web-app.js';
 import { selectRoles } from './select-roles.js';
 
@@ -33,6 +34,8 @@ export interface RoleContext {
   readonly databaseUrl: string;
   readonly kafkaBrokers: readonly string[];
   readonly metrics: Metrics;
+  /** The process's one follower of run events (LISTEN starts with the first subscriber). */
+  readonly runEvents: RunEventHub;
 }
 
 /** A running part of the service (scheduler, worker pool, …); stop() must be idempotent. */
@@ -45,8 +48,14 @@ export interface RunningRole {
 
 export type RoleStarter = (context: RoleContext) => Promise<RunningRole>;
 
-/** Roles by name. `all` starts every one, in the record's order; otherwise only the one named. */
-export type RoleRegistry = Readonly<Record<string, RoleStarter>>;
+export interface RoleDefinition {
+  readonly start: RoleStarter;
+  /** Only answers HTTP (its routers): started by `web` as well as by `all` or its name. */
+  readonly http?: boolean;
+}
+
+/** Roles by name. `all` starts every one, in the record's order; `web` the HTTP ones; otherwise those named. */
+export type RoleRegistry = Readonly<Record<string, RoleDefinition>>;
 
 export interface RunningService {
   readonly port: number;
@@ -63,7 +72,7 @@ export async function startService(options: { config: Config; logger: Logger; ro
   const { config, logger, role } = options;
   const registry = options.roles ?? {};
   // Before anything starts: an unknown role name is a mistake to report at once.
-  const selected = selectRoles(role, Object.keys(registry));
+  const selected = selectRoles(role, Object.entries(registry).map(([name, definition]) => ({ name, http: definition.http ?? false })));
   const began = Date.now();
   const cleanups = createStopSteps(logger);
   const stopAll = cleanups.stopAll;
@@ -82,11 +91,13 @@ export async function startService(options: { config: Config; logger: Logger; ro
     cleanups.add('the Kafka health check', () => kafkaHealth.close());
 
     const metrics = createMetrics();
-    const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics };
+    const runEvents = createRunEventHub({ pool, databaseUrl: database.url, logger });
+    cleanups.add('the run event follower', () => runEvents.stop());
+    const context: RoleContext = { config, logger, pool, databaseUrl: database.url, kafkaBrokers: kafka.brokers, metrics, runEvents };
 
     const routers: Router[] = [];
     for (const name of selected) {
-      const running = await registry[name]!(context);
+      const running = await registry[name]!.start(context);
       cleanups.add(`the ${running.name}`, () => running.stop());
       routers.push(...(running.routers ?? []));
     }

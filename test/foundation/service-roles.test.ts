@@ -16,7 +16,7 @@ const stopped: string[] = [];
 
 /** A role as the GitHub App or Slack will be one: a name, routes, a stop. */
 const roles: RoleRegistry = {
-  probe: async ({ pool }) => {
+  probe: { start: async ({ pool }) => {
     started.push('probe');
     const router = Router();
     router.get('/api/probe', async (_req, res) => {
@@ -27,7 +27,14 @@ const roles: RoleRegistry = {
       throw new Error('connection to postgres://dfm:hunter2@db failed');
     });
     return { name: 'probe', routers: [router], stop: async () => void stopped.push('probe') };
-  },
+  } },
+  /** An HTTP-only role (as the dashboard or the Slack ingress): `web` starts it too. */
+  page: { http: true, start: async () => {
+    started.push('page');
+    const router = Router();
+    router.get('/api/page', (_req, res) => void res.json({ page: true }));
+    return { name: 'page', routers: [router], stop: async () => void stopped.push('page') };
+  } },
 };
 
 async function serve(role: 'all' | 'web'): Promise<string> {
@@ -48,7 +55,7 @@ afterAll(async () => {
 describe('service roles', () => {
   it('mounts the routes of a registered role, answers JSON 404 and a 500 without detail under /api/', async () => {
     const base = await serve('all');
-    expect(started).toEqual(['probe']);
+    expect(started).toEqual(['probe', 'page']);
 
     const ok = await fetch(`${base}/api/probe`);
     expect(ok.status).toBe(200);
@@ -69,16 +76,17 @@ describe('service roles', () => {
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
-  it('starts only the selected roles: --role web serves HTTP without them', async () => {
+  it('starts only the selected roles: --role web serves the HTTP roles without the background ones', async () => {
     started.length = 0;
     const base = await serve('web');
-    expect(started).toEqual([]);
+    expect(started).toEqual(['page']);
     expect((await fetch(`${base}/api/probe`)).status).toBe(404);
+    expect(await (await fetch(`${base}/api/page`)).json()).toEqual({ page: true });
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
   });
 
   it('stops the roles it started with the service', async () => {
     await services[0]!.stop();
-    expect(stopped).toEqual(['probe']);
+    expect(stopped).toEqual(['page', 'probe']);
   });
 });
