@@ -20,7 +20,7 @@ export interface PauseChange {
 export async function setPipelinePaused(pool: pg.Pool, pipelineId: string, paused: boolean, actor: string, now = new Date()): Promise<PauseChange> {
   return withTransaction(pool, async (client) => {
     await loadActivePipeline(client, pipelineId); // unknown → PIPELINE_UNKNOWN with "did you mean"
-    const { rows } = await client.query<{ paused: boolean; paused_by: string | null }>('select paused, paused_by from dfm.pipeline where id = $1 for update', [pipelineId]);
+    const { rows } = await client.query<{ paused: boolean; paused_by: string | null }>('select paused, paused_by from dfm.pipeline where id = $1 for no key update', [pipelineId]);
     const row = rows[0]!;
     if (row.paused === paused) return { pipelineId, paused, changed: false };
     if (!paused && row.paused_by === 'sync') {

@@ -4,7 +4,11 @@
  * control transaction: one per started batch of runs, never one per task).
  *
  * The pipeline row is locked so two transactions closing runs at once cannot both fill the same
- * free slot.
+ * free slot. The lock is FOR NO KEY UPDATE, never FOR UPDATE: the caller has usually just inserted
+ * a run, whose foreign key holds a KEY SHARE lock on the pipeline row, and FOR UPDATE conflicts with
+ * KEY SHARE, so two transactions creating runs of one pipeline at once each waited for the other's
+ * KEY SHARE ("deadlock detected" with three concurrent `dfm run`s). NO KEY UPDATE does not conflict
+ * with KEY SHARE and still serializes the callers here. Every lock of a pipeline row takes it.
  */
 import type { Queryable } from '../db/with-transaction.js';
 import { notifyRunsChanged } from './run-channels.js';
@@ -12,7 +16,7 @@ import { notifyRunsChanged } from './run-channels.js';
 /** `created`: runs this transaction created, announced with the ones it starts (one NOTIFY statement). */
 export async function startQueuedRuns(client: Queryable, pipelineId: string, created: readonly number[] = []): Promise<number[]> {
   const pipeline = await client.query<{ max_active_runs: number; paused: boolean }>(
-    'select max_active_runs, paused from dfm.pipeline where id = $1 for update',
+    'select max_active_runs, paused from dfm.pipeline where id = $1 for no key update',
     [pipelineId],
   );
   const row = pipeline.rows[0];

@@ -56,7 +56,7 @@ export async function activatePipelines(pool: pg.Pool, sources: readonly Pipelin
       const before = await client.query<{ active_version_id: string | null; paused: boolean; user_paused: boolean; had_schedule: boolean }>(
         `select p.active_version_id, p.paused, p.paused and p.paused_by is distinct from 'sync' as user_paused, coalesce(v.definition->>'schedule', '') <> '' as had_schedule
            from dfm.pipeline p left join dfm.pipeline_version v on v.id = p.active_version_id
-          where p.id = $1 for update of p`,
+          where p.id = $1 for no key update of p`,
         [pipeline.id],
       );
       const old = before.rows[0]!;

@@ -105,7 +105,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   async function schedulePipeline(pipelineId: string, versionId: number, pipeline: Pipeline, at: Date): Promise<number> {
     return withTransaction(options.pool, async (client) => {
       const locked = await client.query<{ scheduled_until: Date }>(
-        'select scheduled_until from dfm.pipeline where id = $1 and active_version_id = $2 and not paused for update',
+        'select scheduled_until from dfm.pipeline where id = $1 and active_version_id = $2 and not paused for no key update',
         [pipelineId, versionId],
       );
       const scheduledUntil = locked.rows[0]?.scheduled_until;
