@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive } from '../helpers/is-alive.js';
-import { freePort } from '../helpers/free-port.js';
+import { freePort, freePortPair } from '../helpers/free-port.js';
 
 function copyRepository(to: string): void {
   const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { encoding: 'utf8' }).split('\0').filter(Boolean);
@@ -73,7 +73,7 @@ describe('quick start', () => {
 
   it('npm install && npm start serves /healthz and /metrics, and SIGTERM exits cleanly', async () => {
     copyRepository(root);
-    const [port, pgPort, kafkaPort] = [await freePort(), await freePort(), await freePort()];
+    const [port, pgPort, kafkaPort] = [await freePort(), await freePort(), await freePortPair()];
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       // A user's fresh shell: none of dfm's own settings (CI sets DATABASE_URL, DFM_DATA_DIR, …).

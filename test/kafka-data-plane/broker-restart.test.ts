@@ -39,10 +39,12 @@ describe('a broker restart mid-consume', () => {
     await createTopic(topic, 3, brokers);
     await produceWithKcat(topic, Array.from({ length: N }, (_, id) => ({ key: `id-${id}`, value: `{"id":${id}}` })), brokers);
     const ranges = await partitionRanges(topic, brokers);
-    // 40 ms per batch of 500 (a statement trigger sleeps): the 120 batches take ~5 s, so the stop
-    // (a clean broker shutdown takes a few seconds itself) lands mid-stream.
+    // 40 ms per batch of 500 (a statement trigger sleeps), and a gate: while the test holds advisory
+    // lock 7301, every batch waits in its trigger. The gate is closed from the first 2,000 rows until
+    // the broker has stopped, so the stop lands mid-stream however long a clean broker shutdown takes.
     await o.pool.query(`create table restart_rows (id bigint not null);
-      create function restart_slow_down() returns trigger language plpgsql as $$ begin perform pg_sleep(0.04); return null; end $$;
+      create function restart_slow_down() returns trigger language plpgsql as $$ begin
+        perform pg_advisory_xact_lock_shared(7301); perform pg_sleep(0.04); return null; end $$;
       create trigger restart_slow_down after insert on restart_rows for each statement execute function restart_slow_down();`);
     await activate(
       o.pool,
@@ -79,8 +81,16 @@ tasks:
       if (Date.now() > deadline) throw new Error('nothing landed');
       await new Promise((r) => setTimeout(r, 5));
     }
-    expect(await own.stop()).toBe(true);
-    const atStop = await landed();
+    const gate = await o.pool.connect();
+    let atStop: number;
+    try {
+      await gate.query('select pg_advisory_lock(7301)');
+      expect(await own.stop()).toBe(true);
+      atStop = await landed();
+      await gate.query('select pg_advisory_unlock(7301)');
+    } finally {
+      gate.release();
+    }
     await new Promise((r) => setTimeout(r, 1000));
     await own.start();
 

@@ -28,7 +28,7 @@ tasks:
   after: { type: postgres.sql, needs: [boom], sql: "select 1" }
 `,
   );
-  follower = followRunEvents({ pool: o.pool, databaseUrl: database.url, logger: testLogger, retryDelayMs: 1500, onEvent: (e) => events.push(runEventSchema.parse(e)) });
+  follower = followRunEvents({ pool: o.pool, databaseUrl: database.url, logger: testLogger, retryDelayMs: 6000, onEvent: (e) => events.push(runEventSchema.parse(e)) });
   await follower.ready;
   o.startWorker();
 });
@@ -80,7 +80,7 @@ describe('run events', () => {
     expect(killed.rows[0]!.n).toBe(1);
     await expect.poll(() => follower.isListening(), { timeout: 2000 }).toBe(false);
 
-    // The whole run starts and ends while the follower is away (it reconnects after 1.5 s).
+    // The whole run starts and ends while the follower is away (it reconnects after 6 s).
     const { runId } = await triggerRun(o.pool, { pipelineId: 'chain' });
     expect(await waitForRun(o.pool, runId)).toBe('success');
     expect(follower.isListening()).toBe(false);
