@@ -5,9 +5,13 @@
  * Each entry of `variables` is the contract users script against: the name, its default and unit,
  * and what it means. The README's configuration table is checked against this list by a test.
  */
+import { readFileSync as readFileBuffer } from 'node:fs';
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
 import { LOG_FORMATS } from '../lib/logger.js';
+import { checkBranchName, checkGitUrl, checkRepositoryPath, GIT_PROTOCOLS, type CheckedGitUrl, type GitProtocol } from '../git/validate-git-input.js';
+
+const readFileSync = (path: string): string => readFileBuffer(path, 'utf8');
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -32,6 +36,23 @@ const brokerList = (name: string) =>
     }
     return brokers;
   });
+
+/** A string checked by one of git/validate-git-input.ts's functions (their message is the issue). */
+const gitChecked = <T>(check: (value: string) => T) =>
+  z.string().transform((value, ctx) => {
+    try {
+      return check(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const fraction = (name: string) =>
+  z.coerce.number({ error: `${name} must be a number from 0 to 1` }).min(0, `${name} must be a number from 0 to 1`).max(1, `${name} must be a number from 0 to 1`);
+
+const nonNegativeInt = (name: string) =>
+  z.coerce.number({ error: `${name} must be a whole number` }).int(`${name} must be a whole number`).min(0, `${name} must be 0 or more`);
 
 const booleanFlag = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -64,9 +85,25 @@ export const variables = {
   DFM_PUBLIC_URL: { key: 'publicUrl', schema: z.string().trim().url('DFM_PUBLIC_URL must be a URL such as https://dfm.example.com').transform((u) => u.replace(/\/+$/, '')).optional(), doc: 'The URL users reach dfm at (behind a proxy, say), for links in Slack messages, GitHub checks and API answers. Default http://localhost:PORT.' },
   DFM_ADMIN_TOKEN: { key: 'adminToken', schema: z.string().min(16, 'DFM_ADMIN_TOKEN must be at least 16 characters').optional(), doc: "The dashboard's sign-in token for actions (run, cancel, retry, pause, confirm a prune). Unset: the dashboard is read-only." },
   DFM_DASHBOARD_AUTH: { key: 'dashboardAuth', schema: z.enum(['open', 'required'], { error: 'DFM_DASHBOARD_AUTH must be open or required' }).default('open'), doc: 'open: anyone who reaches dfm may read the dashboard and the read API; required: reading needs the sign-in (or an API token) too. Default open.' },
-  APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY and WEBHOOK_SECRET are set.' },
-  PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM).' },
-  WEBHOOK_SECRET: { schema: z.string().min(1).optional(), doc: 'GitHub webhook secret (HMAC SHA-256).' },
+  DFM_GIT_PROTOCOLS: { key: 'gitProtocols', schema: z.string().transform((value, ctx) => {
+    const list = value.split(',').map((p) => p.trim().toLowerCase()).filter(Boolean);
+    for (const p of list) if (!(GIT_PROTOCOLS as readonly string[]).includes(p)) ctx.addIssue({ code: 'custom', message: `DFM_GIT_PROTOCOLS: unknown protocol "${p}"; use any of ${GIT_PROTOCOLS.join(', ')}` });
+    return list as GitProtocol[];
+  }).default([...GIT_PROTOCOLS]), doc: 'Protocols git may use to fetch, comma-separated, from https, http, ssh, git, file (transport helpers such as ext:: are always refused). Default all five.' },
+  DFM_GIT_URL: { schema: z.string().optional(), doc: 'The Git repository to sync pipelines from: https://, ssh://, git://, file:// URL, user@host:path or an absolute path. Unset: the GitHub App installations\' repositories, or local mode.' },
+  DFM_GIT_BRANCH: { key: 'gitBranch', schema: gitChecked((v) => checkBranchName(v, 'DFM_GIT_BRANCH')).optional(), doc: "The branch whose head runs. Default: the remote's default branch (its HEAD)." },
+  DFM_GIT_PATH: { key: 'gitPath', schema: gitChecked((v) => checkRepositoryPath(v, 'DFM_GIT_PATH')).default('pipelines'), doc: 'The pipelines folder inside the repository (`.` for its root). Default `pipelines`.' },
+  DFM_GIT_CACHE_DIR: { key: 'gitCacheDir', schema: z.string().trim().min(1).optional(), doc: 'Where the bare mirrors of synced repositories are kept and reused between syncs. Default `DFM_DATA_DIR/git`.' },
+  DFM_GIT_TIMEOUT_MS: { key: 'gitTimeoutMs', schema: positiveInt('DFM_GIT_TIMEOUT_MS').default(120000), doc: 'Longest a git command of a sync may run (fetch included) before it is killed and the sync fails, in ms. Default 120000.' },
+  DFM_SYNC_INTERVAL_MS: { key: 'syncIntervalMs', schema: nonNegativeInt('DFM_SYNC_INTERVAL_MS').default(60000), doc: 'How often each Git source is polled for a new head, the safety net for a lost webhook, in ms; 0 turns polling off. Default 60000.' },
+  DFM_SYNC_MAX_PRUNE: { key: 'syncMaxPrune', schema: fraction('DFM_SYNC_MAX_PRUNE').default(0.5), doc: "A sync that would pause more than this fraction of a source's active pipelines (and always one that would pause all of them) is held until `dfm sync --confirm <sha>`. Default 0.5." },
+  DFM_SYNC_SECRET: { key: 'syncSecret', schema: z.string().min(16, 'DFM_SYNC_SECRET must be at least 16 characters').optional(), doc: 'Secret of the generic sync webhook `POST /api/sync` (header `X-Dfm-Signature-256: sha256=<HMAC SHA-256 of the raw body>`). Unset: that endpoint answers 404.' },
+  DFM_PIPELINES_WATCH: { key: 'pipelinesWatch', schema: booleanFlag.default(true), doc: 'Local mode: re-sync when files in DFM_PIPELINES_DIR change. Default true.' },
+  APP_ID: { schema: positiveInt('APP_ID').optional(), doc: 'GitHub App id. GitHub integration is off until APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET are set.' },
+  PRIVATE_KEY: { schema: z.string().min(1).optional(), doc: 'GitHub App private key (PEM; `\\n` escapes are accepted, as probot does).' },
+  PRIVATE_KEY_PATH: { schema: z.string().trim().min(1).optional(), doc: 'A file holding the GitHub App private key, instead of PRIVATE_KEY.' },
+  WEBHOOK_SECRET: { schema: z.string().min(1).optional(), doc: 'GitHub webhook secret (HMAC SHA-256), checked on `/api/github/webhooks`.' },
+  GITHUB_API_URL: { schema: z.string().trim().url('GITHUB_API_URL must be a URL such as https://github.example.com/api/v3').transform((u) => u.replace(/\/+$/, '')).default('https://api.github.com'), doc: 'GitHub REST API base URL (GitHub Enterprise Server: https://<host>/api/v3). Default https://api.github.com.' },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
 } as const;
@@ -90,11 +127,14 @@ export interface Config extends KeyedFields {
   readonly postgresConnections: Readonly<Record<string, string>>;
   /** Extra named Kafka clusters for tasks (`connection: events` → DFM_KAFKA_EVENTS_BROKERS). */
   readonly kafkaConnections: Readonly<Record<string, readonly string[]>>;
-  readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string } | undefined;
+  readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string; readonly apiUrl: string } | undefined;
+  /** DFM_GIT_URL, checked against DFM_GIT_PROTOCOLS. */
+  readonly gitUrl: CheckedGitUrl | undefined;
   readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
 }
 
-export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+/** `readFile` is injected so the function stays pure in tests (PRIVATE_KEY_PATH). */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, readFile: (path: string) => string = readFileSync): Config {
   const problems: string[] = [];
   const parsed: Partial<Record<keyof Variables, unknown>> = {};
   for (const [name, { schema }] of Object.entries(variables) as [keyof Variables, Variables[keyof Variables]][]) {
@@ -123,9 +163,31 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
   }
 
   const p = parsed as Parsed;
-  const githubSet = [p.APP_ID, p.PRIVATE_KEY, p.WEBHOOK_SECRET].filter((v) => v !== undefined).length;
+  let privateKey = p.PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (p.PRIVATE_KEY_PATH !== undefined) {
+    if (privateKey !== undefined) problems.push('PRIVATE_KEY and PRIVATE_KEY_PATH are both set; keep one');
+    else {
+      try {
+        privateKey = readFile(p.PRIVATE_KEY_PATH);
+      } catch (error) {
+        problems.push(`PRIVATE_KEY_PATH=${JSON.stringify(p.PRIVATE_KEY_PATH)}: cannot read the file (${(error as Error).message})`);
+      }
+    }
+  }
+  if (privateKey !== undefined && !/-----BEGIN ([A-Z]+ )?PRIVATE KEY-----/.test(privateKey)) {
+    problems.push('PRIVATE_KEY: not a PEM private key; paste the .pem file GitHub generated for the App (it starts with -----BEGIN RSA PRIVATE KEY-----)');
+  }
+  const githubSet = [p.APP_ID, privateKey, p.WEBHOOK_SECRET].filter((v) => v !== undefined).length;
   if (githubSet > 0 && githubSet < 3) {
-    problems.push('GitHub integration needs all of APP_ID, PRIVATE_KEY and WEBHOOK_SECRET; set the missing ones or unset all three');
+    problems.push('GitHub integration needs all of APP_ID, PRIVATE_KEY (or PRIVATE_KEY_PATH) and WEBHOOK_SECRET; set the missing ones or unset all three');
+  }
+  let gitUrl: CheckedGitUrl | undefined;
+  if (p.DFM_GIT_URL !== undefined) {
+    try {
+      gitUrl = checkGitUrl(p.DFM_GIT_URL, p.DFM_GIT_PROTOCOLS ?? GIT_PROTOCOLS, 'DFM_GIT_URL');
+    } catch (error) {
+      problems.push(`DFM_GIT_URL: ${(error as Error).message}`);
+    }
   }
   const slackSet = [p.SLACK_BOT_TOKEN, p.SLACK_SIGNING_SECRET].filter((v) => v !== undefined).length;
   if (slackSet === 1) {
@@ -152,9 +214,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     shutdownTimeoutMs: p.DFM_SHUTDOWN_TIMEOUT_MS ?? p.DFM_SHUTDOWN_GRACE_MS + 30_000,
     postgresConnections: Object.freeze(postgresConnections),
     kafkaConnections: Object.freeze(kafkaConnections),
-    github: p.APP_ID !== undefined && p.PRIVATE_KEY !== undefined && p.WEBHOOK_SECRET !== undefined
-      ? Object.freeze({ appId: p.APP_ID, privateKey: p.PRIVATE_KEY, webhookSecret: p.WEBHOOK_SECRET })
+    github: p.APP_ID !== undefined && privateKey !== undefined && p.WEBHOOK_SECRET !== undefined
+      ? Object.freeze({ appId: p.APP_ID, privateKey, webhookSecret: p.WEBHOOK_SECRET, apiUrl: p.GITHUB_API_URL })
       : undefined,
+    gitUrl: gitUrl === undefined ? undefined : Object.freeze(gitUrl),
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
       ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET })
       : undefined,

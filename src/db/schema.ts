@@ -11,6 +11,9 @@
  *   every later write is fenced on both, so a worker whose claim was taken over cannot overwrite it.
  * - claim: a worker taking ready task runs with FOR UPDATE SKIP LOCKED.
  * - delivery: one GitHub webhook delivery, deduplicated by its id.
+ * - source: where a set of pipelines comes from (a repository's branch and folder, or the local
+ *   folder); every pipeline belongs to one. A sync makes a source's commit the active one.
+ * - job: durable work (a sync, a webhook delivery's handling) queued in Postgres and run by workers.
  * - offset: the next Kafka offset to consume per consumer, topic and partition, stored with the data.
  */
 import { sql } from 'drizzle-orm';
@@ -54,6 +57,8 @@ export const pipeline = dfm.table('pipeline', {
    */
   pausedBy: text('paused_by'),
   pausedAt: timestamptz('paused_at'),
+  /** The sync source whose files define it (`local` in local mode): a sync pauses only its own pipelines. */
+  sourceId: text('source_id').notNull().default('local'),
   /** Copied from the active version: runs beyond it wait in `queued`. */
   maxActiveRuns: integer('max_active_runs').notNull().default(1),
   /** Every fire time up to here has been considered by the scheduler (compare-and-set). */
@@ -172,9 +177,106 @@ export const runLog = dfm.table(
 export const webhookDelivery = dfm.table('webhook_delivery', {
   deliveryId: text('delivery_id').primaryKey(),
   event: text('event').notNull(),
+  /** `action` of the payload (`created`, `opened` …) when it has one. */
+  action: text('action'),
+  /** `owner/name` of the payload's repository, when it has one. */
+  repository: text('repository'),
   receivedAt: timestamptz('received_at').notNull().defaultNow(),
+  /** queued (its job waits or runs), handled, ignored (no handler for the event), failed. */
   outcome: text('outcome'),
+  handledAt: timestamptz('handled_at'),
 });
+
+export const syncSourceKinds = ['local', 'git', 'github'] as const;
+export type SyncSourceKind = (typeof syncSourceKinds)[number];
+
+/**
+ * A place pipelines come from: `local` (DFM_PIPELINES_DIR), `git:<url>` (DFM_GIT_URL) or
+ * `github:<owner>/<name>` (a repository of the GitHub App's installations). Its active commit is
+ * what runs; a held prune waits here for a confirmation.
+ */
+export const syncSource = dfm.table('sync_source', {
+  id: text('id').primaryKey(),
+  kind: text('kind', { enum: syncSourceKinds }).notNull(),
+  /** Fetch URL without credentials (null for local). */
+  url: text('url'),
+  /** Null: the remote's default branch. */
+  branch: text('branch'),
+  path: text('path').notNull(),
+  installationId: bigint('installation_id', { mode: 'number' }),
+  /** Configured now (false: left over from an earlier configuration or a removed installation). */
+  enabled: boolean('enabled').notNull().default(true),
+  activeSha: text('active_sha'),
+  /** { sha, author, message, committedAt } of the active commit. */
+  activeCommit: jsonb('active_commit'),
+  activatedAt: timestamptz('activated_at'),
+  /** A prune waiting for `dfm sync --confirm <sha>`: { sha, commit, pause: [ids], activeCount, at }. */
+  heldPrune: jsonb('held_prune'),
+  lastCheckedAt: timestamptz('last_checked_at'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+  updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+});
+
+export const syncOutcomes = ['applied', 'invalid', 'held', 'stale', 'failed'] as const;
+export type SyncOutcome = (typeof syncOutcomes)[number];
+
+/**
+ * One sync that looked at a new commit (a sync that found the active commit again only moves
+ * sync_source.last_checked_at): applied, invalid (errors kept, nothing changed), held (a large
+ * prune waits), stale (older than the active commit) or failed (git, network).
+ */
+export const sync = dfm.table(
+  'sync',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    sourceId: text('source_id').notNull().references(() => syncSource.id),
+    /** What asked: github-push, webhook, poll, cli, start, confirm, watch. */
+    trigger: text('trigger').notNull(),
+    sha: text('sha'),
+    outcome: text('outcome', { enum: syncOutcomes }).notNull(),
+    /** Diagnostics with file, line, column (invalid) or { message } (failed). */
+    errors: jsonb('errors').notNull().default([]),
+    /** Pipelines activated with a new version, and paused because their file left. */
+    changed: text('changed').array().notNull().default(sql`'{}'::text[]`),
+    paused: text('paused').array().notNull().default(sql`'{}'::text[]`),
+    startedAt: timestamptz('started_at').notNull(),
+    finishedAt: timestamptz('finished_at').notNull().defaultNow(),
+    durationMs: integer('duration_ms').notNull(),
+  },
+  (t) => [index('sync_source_finished').on(t.sourceId, t.id)],
+);
+
+export const jobStates = ['pending', 'running', 'done', 'failed'] as const;
+export type JobState = (typeof jobStates)[number];
+
+/**
+ * Durable work: the ingress inserts a row (and answers), workers claim it with SKIP LOCKED and a
+ * lease, fenced by `attempts`. A pending job with the same `key` absorbs a new one (many triggers
+ * for one source while a sync waits → one sync).
+ */
+export const job = dfm.table(
+  'job',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    kind: text('kind').notNull(),
+    key: text('key'),
+    payload: jsonb('payload').notNull().default({}),
+    state: text('state', { enum: jobStates }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    maxAttempts: integer('max_attempts').notNull().default(5),
+    runAt: timestamptz('run_at').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedUntil: timestamptz('locked_until'),
+    lastError: text('last_error'),
+    result: jsonb('result'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [
+    uniqueIndex('job_pending_key').on(t.key).where(sql`state = 'pending'`),
+    index('job_claimable').on(t.runAt, t.id).where(sql`state in ('pending', 'running')`),
+  ],
+);
 
 export const kafkaOffset = dfm.table(
   'kafka_offset',

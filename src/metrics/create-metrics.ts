@@ -21,6 +21,11 @@ export function createMetrics() {
     schedulerLeader: new Gauge({ name: 'dfm_scheduler_leader', help: '1 while this process holds the scheduler leadership', ...metric }),
     kafkaRecords: new Counter({ name: 'dfm_kafka_records_total', help: 'Kafka records moved, by pipeline, task and direction (in, out)', labelNames: ['pipeline', 'task', 'direction'] as const, ...metric }),
     deadLetters: new Counter({ name: 'dfm_dead_letters_total', help: 'Records written to a dead-letter table, by pipeline and task', labelNames: ['pipeline', 'task'] as const, ...metric }),
+    syncDuration: new Histogram({ name: 'dfm_sync_duration_seconds', help: 'Syncs that looked at a new commit, from the lock to the committed outcome, by source and outcome', labelNames: ['source', 'outcome'] as const, buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15, 60, 300], ...metric }),
+    syncs: new Counter({ name: 'dfm_syncs_total', help: 'Syncs run by this process, by source and outcome (applied, unchanged, invalid, held, stale, failed, skipped)', labelNames: ['source', 'outcome'] as const, ...metric }),
+    syncLastSuccess: new Gauge({ name: 'dfm_sync_last_success_timestamp_seconds', help: 'When a sync of the source last succeeded (applied or unchanged), Unix time', labelNames: ['source'] as const, ...metric }),
+    webhookDeliveries: new Counter({ name: 'dfm_webhook_deliveries_total', help: 'Webhook deliveries received, by event and outcome (queued, duplicate, ignored, rejected)', labelNames: ['event', 'outcome'] as const, ...metric }),
+    jobs: new Counter({ name: 'dfm_jobs_total', help: 'Durable jobs this process ran, by kind and outcome (done, retried, failed)', labelNames: ['kind', 'outcome'] as const, ...metric }),
     dependencyUp: new Gauge({ name: 'dfm_dependency_up', help: '1 when the dependency answered the last health check', labelNames: ['dependency'] as const, ...metric }),
   };
 }

@@ -14,6 +14,7 @@ export const DIAGNOSTIC_CODES: Readonly<Record<string, string>> = {
   'invalid-id': 'A pipeline or task id breaks the naming rule.',
   'invalid-param-name': 'A param name breaks the naming rule or shadows a built-in.',
   'duplicate-id': 'Two files declare the same pipeline id.',
+  'id-in-other-source': 'Another synced repository (or folder) already defines a pipeline with this id; pipeline ids are unique across every source.',
   'unknown-task-type': 'A task `type` that does not exist.',
   'unknown-need': '`needs` names a task that is not in the pipeline.',
   'duplicate-need': '`needs` lists the same task twice.',

@@ -19,11 +19,12 @@ export interface ValidatedPipelines {
   diagnostics: Diagnostic[];
 }
 
-function idDiagnostic(file: PipelineFile, message: string, hint: string): Diagnostic {
+/** An error located at the file's `id` value (the file's start when it has none). */
+export function idDiagnostic(file: PipelineFile, message: string, hint: string, code = 'duplicate-id'): Diagnostic {
   const lineCounter = lineCounterFor(file.text);
   const doc = parseDocument(file.text, { uniqueKeys: false });
   const position = toPosition(lineCounter, file.text, locatePath(doc, file.text, ['id']));
-  return { file: file.file, ...position, severity: 'error', code: 'duplicate-id', message, hint };
+  return { file: file.file, ...position, severity: 'error', code, message, hint };
 }
 
 export function validatePipelineFiles(files: readonly PipelineFile[]): ValidatedPipelines {

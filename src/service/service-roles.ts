@@ -1,6 +1,9 @@
 /**
- * The roles of `dfm serve`, in start order. `scheduler` loads DFM_PIPELINES_DIR (local mode) and
- * turns cron fires into runs; `worker` executes task runs. Both may run in any number of processes.
+ * The roles of `dfm serve`, in start order. `scheduler` registers the sync sources (syncs and
+ * watches DFM_PIPELINES_DIR in local mode, asks for a sync of each Git source and polls them) and
+ * turns cron fires into runs; `worker` executes task runs and durable jobs (syncs, GitHub
+ * deliveries). Both may run in any number of processes. `github` (the App's webhook ingress) and
+ * `sync` (`/api/sync`) only answer HTTP.
  * A new role (the GitHub App, Slack, the dashboard, a reporter) is one entry here: its routers are
  * mounted on the HTTP app, `http: true` makes `web` start it, and DFM_ROLE and --role take its
  * name from here (select-roles.ts).
@@ -8,19 +11,42 @@
 import { startWorker } from '../executor/start-worker.js';
 import { startScheduler } from '../scheduler/start-scheduler.js';
 import { watchKafkaTriggers } from '../scheduler/watch-kafka-triggers.js';
-import { syncLocalPipelines } from '../scheduler/sync-local-pipelines.js';
+import { syncLocalPipelines } from '../sync/sync-local-pipelines.js';
+import { enqueueJob } from '../jobs/enqueue-job.js';
+import { startJobRunner } from '../jobs/start-job-runner.js';
+import { createGitHubIngress } from '../github/create-github-ingress.js';
+import { gitHubAppFor } from '../github/create-github-app.js';
+import { createSyncRouter } from '../sync/create-sync-router.js';
+import { requestSync } from '../sync/request-sync.js';
+import { GITHUB_REFRESH_JOB, syncJobHandlers } from './sync-job-handlers.js';
+import { registerConfiguredSources } from '../sync/sync-source.js';
+import { startSyncPoller } from '../sync/start-sync-poller.js';
+import { watchLocalPipelines } from '../sync/watch-local-pipelines.js';
 import { createConnections } from '../tasks/create-connections.js';
 import { taskRunners } from '../tasks/task-runners.js';
 import type { RoleRegistry } from './start-service.js';
 
 export const serviceRoles: RoleRegistry = {
   scheduler: { start: async ({ config, logger, pool, databaseUrl, kafkaBrokers, metrics }) => {
-    await syncLocalPipelines(pool, config.pipelinesDir, logger);
+    const sources = await registerConfiguredSources(pool, config);
+    let watcher: { stop(): Promise<void> } | undefined;
+    let poller: { stop(): void } | undefined;
+    if (sources[0]?.kind === 'local') {
+      const syncLocal = (trigger: string) => syncLocalPipelines(pool, config.pipelinesDir, logger, { settings: config, metrics, trigger });
+      await syncLocal('start');
+      if (config.pipelinesWatch) watcher = watchLocalPipelines({ dir: config.pipelinesDir, logger, intervalMs: config.syncIntervalMs, sync: () => syncLocal('watch') });
+    } else {
+      for (const source of sources) await requestSync(pool, { sourceId: source.id, trigger: 'start' });
+      if (config.gitUrl === undefined) await enqueueJob(pool, { kind: GITHUB_REFRESH_JOB, key: GITHUB_REFRESH_JOB, payload: {} });
+      poller = startSyncPoller({ pool, logger, intervalMs: config.syncIntervalMs });
+    }
     const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: config.pollIntervalMs });
     const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: config.pollIntervalMs });
     return {
       name: 'scheduler',
       stop: async () => {
+        poller?.stop();
+        await watcher?.stop();
         await triggers.stop();
         await scheduler.stop();
       },
@@ -41,12 +67,27 @@ export const serviceRoles: RoleRegistry = {
       pollIntervalMs: config.pollIntervalMs,
       shutdownGraceMs: config.shutdownGraceMs,
     });
+    const jobs = startJobRunner({ pool, databaseUrl, logger, metrics, handlers: syncJobHandlers({ pool, config, logger, metrics }), pollIntervalMs: config.pollIntervalMs });
     return {
       name: 'worker',
       stop: async () => {
+        await jobs.stop();
         await worker.stop();
         await connections.close();
       },
     };
   } },
+  github: { http: true, start: async ({ config, logger, pool, metrics }) => {
+    const app = gitHubAppFor(config, logger);
+    if (app === undefined) {
+      logger.debug('GitHub App integration is off (set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET)');
+      return { name: 'GitHub webhook ingress', stop: async () => undefined };
+    }
+    return { name: 'GitHub webhook ingress', routers: [await createGitHubIngress({ app, pool, logger, metrics })], stop: async () => undefined };
+  } },
+  sync: { http: true, start: async ({ config, logger, pool, metrics }) => ({
+    name: 'sync API',
+    routers: [createSyncRouter({ pool, config, logger, metrics })],
+    stop: async () => undefined,
+  }) },
 };

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it, inject } from 'vitest';
 import { nextFireTimes } from '../../src/pipeline/schedule.js';
 import { backfillRuns } from '../../src/runs/backfill-runs.js';
 import { triggerRun } from '../../src/runs/trigger-run.js';
-import { syncLocalPipelines } from '../../src/scheduler/sync-local-pipelines.js';
+import { syncLocalPipelines } from '../../src/sync/sync-local-pipelines.js';
 import { taskRows, testLogger, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 
 const run = promisify(execFile);

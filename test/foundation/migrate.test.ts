@@ -18,7 +18,7 @@ describe('dfm migrate', () => {
   });
 
   it('applies the migrations once when three processes start together', async () => {
-    const env = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn' };
+    const env = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn' as const };
     const results = await Promise.all([1, 2, 3].map(() => run('node', ['bin/dfm.js', 'migrate'], { env })));
     const outputs = results.map((r) => r.stdout.trim()).sort();
     // Exactly one process applied them; the others waited on the advisory lock and found nothing to do.

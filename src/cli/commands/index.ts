@@ -8,6 +8,7 @@ import { registerRunCommand } from './run.js';
 import { registerRunsCommand } from './runs.js';
 import { registerPlanCommand } from './plan.js';
 import { registerServeCommand } from './serve.js';
+import { registerSyncCommand } from './sync.js';
 import { registerValidateCommand } from './validate.js';
 
 /** Every `dfm` sub-command. Add a command by writing commands/<name>.ts and listing it here. */
@@ -21,4 +22,5 @@ export function registerCommands(program: Command, context: CliContext): void {
   registerKafkaCommand(program, context);
   registerValidateCommand(program, context);
   registerPlanCommand(program, context);
+  registerSyncCommand(program, context);
 }

@@ -20,9 +20,9 @@ export function registerRunsCommand(program: Command, context: CliContext): void
           context.stdout.write('no runs yet\n');
           return;
         }
-        context.stdout.write(`${'RUN'.padEnd(8)}${'PIPELINE'.padEnd(28)}${'STATE'.padEnd(11)}${'TRIGGER'.padEnd(10)}${'LOGICAL TIME'.padEnd(26)}TASKS\n`);
+        context.stdout.write(`${'RUN'.padEnd(8)}${'PIPELINE'.padEnd(28)}${'STATE'.padEnd(11)}${'TRIGGER'.padEnd(10)}${'LOGICAL TIME'.padEnd(26)}${'TASKS'.padEnd(8)}COMMIT\n`);
         for (const r of runs) {
-          context.stdout.write(`${String(r.id).padEnd(8)}${r.pipelineId.padEnd(28)}${r.state.padEnd(11)}${r.trigger.padEnd(10)}${r.logicalTime.toISOString().padEnd(26)}${r.tasksSucceeded}/${r.tasks}\n`);
+          context.stdout.write(`${String(r.id).padEnd(8)}${r.pipelineId.padEnd(28)}${r.state.padEnd(11)}${r.trigger.padEnd(10)}${r.logicalTime.toISOString().padEnd(26)}${`${r.tasksSucceeded}/${r.tasks}`.padEnd(8)}${r.sourceRef.startsWith('local:') ? r.sourceRef : r.sourceRef.slice(0, 12)}\n`);
         }
       });
     });

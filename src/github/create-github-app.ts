@@ -1,0 +1,66 @@
+/**
+ * dfm as a GitHub App (probot): one Probot per process, its API base URL from GITHUB_API_URL (passed
+ * to the constructor: createProbot's env merge would drop a base URL given as a default). The app
+ * authenticates with a JWT from APP_ID and PRIVATE_KEY; a repository is fetched with an
+ * installation token that lives in memory only (probot's cache keeps it for 59 of its 60 minutes).
+ */
+import { Probot } from 'probot';
+import type { Config } from '../config/load-config.js';
+import type { Logger } from '../lib/logger.js';
+
+export interface GitHubApp {
+  readonly probot: Probot;
+  /** `Authorization` header value for git over https as the installation (`Basic x-access-token:<token>`). */
+  installationAuthorization(installationId: number): Promise<string>;
+  /** The repositories an installation can reach now. */
+  installationRepositories(installationId: number): Promise<InstallationRepository[]>;
+  /** Every installation of the app. */
+  installations(): Promise<number[]>;
+}
+
+export interface InstallationRepository {
+  readonly fullName: string;
+  readonly cloneUrl: string;
+  readonly defaultBranch: string;
+}
+
+export function createGitHubApp(github: NonNullable<Config['github']>, logger: Logger): GitHubApp {
+  const probot = new Probot({
+    appId: github.appId,
+    privateKey: github.privateKey,
+    secret: github.webhookSecret,
+    baseUrl: github.apiUrl,
+    log: logger.child({ name: 'probot' }),
+  });
+  return {
+    probot,
+    async installationAuthorization(installationId) {
+      const octokit = await probot.auth(installationId);
+      const { token } = (await octokit.auth({ type: 'installation' })) as { token: string };
+      return `Basic ${Buffer.from(`x-access-token:${token}`).toString('base64')}`;
+    },
+    async installationRepositories(installationId) {
+      const octokit = await probot.auth(installationId);
+      const repositories = await octokit.paginate('GET /installation/repositories', { per_page: 100 });
+      return repositories.map((r) => ({ fullName: r.full_name, cloneUrl: r.clone_url, defaultBranch: r.default_branch }));
+    },
+    async installations() {
+      const octokit = await probot.auth();
+      const installations = await octokit.paginate('GET /app/installations', { per_page: 100 });
+      return installations.map((i) => i.id);
+    },
+  };
+}
+
+const apps = new WeakMap<object, GitHubApp>();
+
+/** The process's one GitHub App for this configuration (the ingress and the sync jobs share its token cache). */
+export function gitHubAppFor(config: Config, logger: Logger): GitHubApp | undefined {
+  if (config.github === undefined) return undefined;
+  let app = apps.get(config);
+  if (app === undefined) {
+    app = createGitHubApp(config.github, logger);
+    apps.set(config, app);
+  }
+  return app;
+}
