@@ -46,8 +46,11 @@ export function networkGit(dir: string, access: GitAccess): SimpleGit {
   return simpleGit({
     baseDir: dir,
     abort: AbortSignal.timeout(access.timeoutMs),
-    // The token header arrives through GIT_CONFIG_* (see above), which simple-git refuses by default.
-    unsafe: { allowUnsafeConfigEnvCount: true },
+    // simple-git refuses these environment variables by default, because a caller might pass a
+    // user's values; here every one is dfm's own constant (the token header through GIT_CONFIG_*,
+    // no global config, ssh in batch mode).
+    unsafe: { allowUnsafeConfigEnvCount: true, allowUnsafeConfigPaths: true, allowUnsafeSshCommand: true },
+    allowEnvironment: Object.keys(gitEnvironment(access)),
   }).env(gitEnvironment(access));
 }
 

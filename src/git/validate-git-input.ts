@@ -34,9 +34,9 @@ function refuse(what: string, value: string, why: string): never {
 export function checkGitUrl(value: string, allowed: readonly GitProtocol[] = GIT_PROTOCOLS, what = 'The repository URL'): CheckedGitUrl {
   const url = value.trim();
   if (url === '') refuse(what, value, 'it is empty');
-  if (CONTROL.test(url) || /\s/.test(url)) refuse(what, value, 'it contains whitespace or control characters');
-  if (url.startsWith('-')) refuse(what, value, 'it starts with "-", which git would read as an option');
   if (REMOTE_HELPER.test(url)) refuse(what, value, 'transport helpers such as ext:: and fd:: can run commands; use https, ssh, git or a local path');
+  if (url.startsWith('-')) refuse(what, value, 'it starts with "-", which git would read as an option');
+  if (CONTROL.test(url) || /\s/.test(url)) refuse(what, value, 'it contains whitespace or control characters');
   const allow = (protocol: GitProtocol): GitProtocol => {
     if (!allowed.includes(protocol)) refuse(what, value, `the ${protocol} protocol is not allowed here (DFM_GIT_PROTOCOLS allows ${allowed.join(', ')})`);
     return protocol;

@@ -21,6 +21,7 @@ import { fetchBranch } from '../git/fetch-branch.js';
 import { hasCommit, isAncestor, readCommit, type CommitInfo } from '../git/read-commit.js';
 import { readPipelineTree } from '../git/read-pipeline-tree.js';
 import type { GitAccess } from '../git/run-git.js';
+import { checkBranchName, checkGitUrl, checkRepositoryPath } from '../git/validate-git-input.js';
 import { DfmError, isDfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
@@ -131,7 +132,11 @@ async function syncLocked(deps: SyncDependencies, request: SyncRequest): Promise
         protocols: config.gitProtocols,
         ...(source.kind === 'github' ? { authorization: await githubAuthorization(deps, source) } : {}),
       };
-      const fetched = await fetchBranch({ cacheDir: gitCacheDir(config), sourceId: source.id, url: fetchUrlOf(source, config), branch: source.branch, access });
+      // Checked again here, not only in the configuration: a GitHub source's URL and branch come
+      // from the API, and nothing but a checked value reaches git.
+      const url = checkGitUrl(fetchUrlOf(source, config), config.gitProtocols).url;
+      const branch = source.branch === null ? null : checkBranchName(source.branch);
+      const fetched = await fetchBranch({ cacheDir: gitCacheDir(config), sourceId: source.id, url, branch, access });
       if (fetched.head === source.activeSha && request.confirm === undefined) {
         await pool.query('update dfm.sync_source set last_checked_at = now() where id = $1', [source.id]);
         return done({ outcome: 'unchanged', sha: fetched.head, errors: [], changed: [], paused: [], summary: `${fetched.branch} is still at ${short(fetched.head)}` });
@@ -146,7 +151,7 @@ async function syncLocked(deps: SyncDependencies, request: SyncRequest): Promise
         return done(await record(pool, source, request, startedAt, { outcome: 'stale', sha: fetched.head, errors: [], summary }));
       }
       const commit = await readCommit(fetched.repo, fetched.head, access);
-      revision = { sha: fetched.head, commit, files: await readPipelineTree(fetched.repo, fetched.head, source.path, access) };
+      revision = { sha: fetched.head, commit, files: await readPipelineTree(fetched.repo, fetched.head, checkRepositoryPath(source.path), access) };
     }
   } catch (error) {
     const failed = await record(pool, source, request, startedAt, { outcome: 'failed', sha: null, errors: [toSyncError(error)], summary: `sync failed: ${messageOf(error)}` });
