@@ -81,4 +81,45 @@ describe('loadConfig: logs', () => {
     expect(loadConfig({ LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
     expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT must be one of auto, json, pretty');
   });
+
+  it('reads the Git sync settings, keeping credentials out of the redacted URL', () => {
+    const config = loadConfig({
+      DFM_GIT_URL: 'https://ci:token123@gitlab.example.com/data/pipelines.git',
+      DFM_GIT_BRANCH: 'production',
+      DFM_GIT_PATH: './flows/',
+      DFM_SYNC_INTERVAL_MS: '0',
+      DFM_SYNC_MAX_PRUNE: '0.25',
+      DFM_GIT_PROTOCOLS: 'https, ssh',
+    });
+    expect(config.gitUrl).toEqual({ url: 'https://ci:token123@gitlab.example.com/data/pipelines.git', protocol: 'https', redacted: 'https://gitlab.example.com/data/pipelines.git' });
+    expect(config).toMatchObject({ gitBranch: 'production', gitPath: 'flows', syncIntervalMs: 0, syncMaxPrune: 0.25, gitProtocols: ['https', 'ssh'], gitTimeoutMs: 120000 });
+    expect(loadConfig({})).toMatchObject({ gitUrl: undefined, gitPath: 'pipelines', syncIntervalMs: 60000, syncMaxPrune: 0.5 });
+  });
+
+  it('reports bad Git sync settings together', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ DFM_GIT_URL: 'http://example.com/x.git', DFM_GIT_PROTOCOLS: 'https', DFM_GIT_BRANCH: '-x', DFM_GIT_PATH: '../up', DFM_SYNC_MAX_PRUNE: '2', DFM_SYNC_SECRET: 'short' });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isDfmError(caught)).toBe(true);
+    const problems = (caught as { details: { problems: string[] } }).details.problems;
+    expect(problems).toHaveLength(5);
+    expect(problems.join('\n')).toMatch(/DFM_GIT_URL: .*http protocol is not allowed/);
+    expect(problems.join('\n')).toMatch(/DFM_GIT_BRANCH.*starts with "-"/);
+    expect(problems.join('\n')).toMatch(/DFM_GIT_PATH.*no "\.\."/);
+    expect(problems.join('\n')).toMatch(/DFM_SYNC_MAX_PRUNE must be a number from 0 to 1/);
+    expect(problems.join('\n')).toMatch(/DFM_SYNC_SECRET must be at least 16 characters/);
+  });
+
+  it('takes the GitHub App key from PRIVATE_KEY_PATH, or PRIVATE_KEY with escaped newlines', () => {
+    const pem = '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----\n';
+    const fromFile = loadConfig({ APP_ID: '12', PRIVATE_KEY_PATH: '/keys/app.pem', WEBHOOK_SECRET: 's' }, (path) => (path === '/keys/app.pem' ? pem : ''));
+    expect(fromFile.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://api.github.com' });
+    const escaped = loadConfig({ APP_ID: '12', PRIVATE_KEY: pem.replace(/\n/g, '\\n'), WEBHOOK_SECRET: 's', GITHUB_API_URL: 'https://ghe.example.com/api/v3/' });
+    expect(escaped.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://ghe.example.com/api/v3' });
+    expect(() => loadConfig({ APP_ID: '12', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' })).toThrow(/not a PEM private key/);
+    expect(() => loadConfig({ APP_ID: '12', PRIVATE_KEY_PATH: '/missing.pem', WEBHOOK_SECRET: 's' }, () => { throw new Error('ENOENT'); })).toThrow(/PRIVATE_KEY_PATH="\/missing.pem": cannot read the file/);
+  });
 });
