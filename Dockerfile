@@ -10,6 +10,8 @@ RUN npm run build && npm prune --omit=dev
 
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production PORT=8080 DFM_PIPELINES_DIR=/app/pipelines DFM_DATA_DIR=/var/lib/dfm
+# The Git sync runs git (fetches over https and ssh into bare mirrors under DFM_DATA_DIR/git).
+RUN apt-get update && apt-get install -y --no-install-recommends git openssh-client ca-certificates && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

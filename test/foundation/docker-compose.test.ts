@@ -30,6 +30,12 @@ describe('docker-compose.yml', () => {
     expect(new URL(config.databaseUrl!).hostname).toBe('postgres');
   });
 
+  it("builds an image that has git for the Git sync", () => {
+    const dockerfile = readFileSync('Dockerfile', 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '));
+    expect(runtime).toMatch(/apt-get install -y --no-install-recommends git openssh-client ca-certificates/);
+  });
+
   it('runs Kafka in KRaft mode from the official image, with Postgres and Prometheus', () => {
     // The same Kafka version as the broker the tests run (kafka/pom.xml).
     const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(readFileSync('kafka/pom.xml', 'utf8'))?.[1];
