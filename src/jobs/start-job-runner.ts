@@ -110,11 +110,19 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
     onListening: () => fill(),
   });
   const poll = setInterval(fill, options.pollIntervalMs);
+  // Finished jobs are history, not work: done ones are kept a week, failed ones a month (the
+  // deliveries and syncs they did have their own tables).
+  const prune = setInterval(() => {
+    options.pool
+      .query("delete from dfm.job where (state = 'done' and finished_at < now() - interval '7 days') or (state = 'failed' and finished_at < now() - interval '30 days')")
+      .catch((error: unknown) => options.logger.warn({ err: { message: messageOf(error) } }, 'could not prune finished jobs'));
+  }, 10 * 60_000);
 
   return {
     async stop() {
       stopping = true;
       clearInterval(poll);
+      clearInterval(prune);
       await listener.stop();
       await claiming;
       // A job in flight finishes (a sync is bounded by DFM_GIT_TIMEOUT_MS); its lease covers a crash.
