@@ -11,7 +11,8 @@
  *             fetch): never go back;
  *   failed  — git or the network failed; the job retries.
  * Finding the active commit again moves only `last_checked_at` (polling every minute writes no
- * history). Local mode is the same with the folder's content hash as the revision.
+ * history). Local mode is the same with the folder's content hash as the revision, without the
+ * prune guard.
  */
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
@@ -170,7 +171,10 @@ async function syncLocked(deps: SyncDependencies, request: SyncRequest): Promise
   const active = await pool.query<{ id: string }>('select id from dfm.pipeline where source_id = $1 and not paused', [source.id]);
   const pause = active.rows.map((r) => r.id).filter((id) => !ids.includes(id)).sort();
   const activeCount = active.rows.length;
-  const tooMany = pause.length > 0 && (pause.length === activeCount || pause.length > config.syncMaxPrune * activeCount);
+  // The guard is for Git sources, where a push by anyone reaches production. In local mode the
+  // folder is the operator's own disk and edits are deliberate (a file deleted, a folder switched):
+  // they apply at once, as they did before Git sync existed.
+  const tooMany = source.kind !== 'local' && pause.length > 0 && (pause.length === activeCount || pause.length > config.syncMaxPrune * activeCount);
   if (tooMany && request.confirm !== revision.sha) {
     const held: HeldPrune = { sha: revision.sha, commit: revision.commit ?? null, pause, activeCount, at: new Date().toISOString() };
     await pool.query('update dfm.sync_source set held_prune = $2::jsonb, last_checked_at = now(), updated_at = now() where id = $1', [source.id, JSON.stringify(held)]);
