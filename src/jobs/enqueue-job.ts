@@ -31,7 +31,7 @@ export async function enqueueJob(db: Queryable, job: NewJob): Promise<EnqueuedJo
        on conflict (key) where state = 'pending' do nothing
        returning id),
      notified as (select pg_notify($5, $1) from added)
-     select id, true as created from added where (select count(*) from notified) >= 0
+     select id, true as created from added cross join (select count(*) from notified) as sent
      union all
      select id, false from dfm.job where key = $2 and state = 'pending' and not exists (select 1 from added)
      limit 1`,

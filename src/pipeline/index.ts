@@ -1,7 +1,7 @@
 /**
  * The pipeline language: the pure core behind PR check runs, push sync, Slack, the dashboard, the
- * CLI and the scheduler. No I/O except `loadPipelinesDir`/`loadPipelineFiles` (files) and
- * `readPipelinesAtRevision` (git objects).
+ * CLI and the scheduler. No I/O except `loadPipelinesDir`/`loadPipelineFiles` (files); a
+ * revision's files come from git/read-pipelines-at-revision.ts.
  *
  * Schema and types
  *   pipelineSchema (zod; input = YAML, output = normalized `Pipeline`), taskSchema,
@@ -25,7 +25,7 @@
  *   renderTemplates(value, context), BUILTIN_PARAMETERS
  *
  * Plans
- *   planChange(base files, head files, { now }): PipelinePlan; readPipelinesAtRevision(repo, ref, dir)
+ *   planChange(base files, head files, { now }): PipelinePlan
  *   formatPlanMarkdown(plan) (PR comment, starts with PLAN_COMMENT_MARKER), toMermaid(pipeline, highlight?)
  *
  * Output formats: formatDiagnosticsText / Json / Github; DIAGNOSTIC_CODES lists every code.
@@ -56,7 +56,6 @@ export { planChange, diffValues } from './plan-change.js';
 export type { PipelinePlan, PipelineChange, FieldChange, SchedulePreview, ChangeKind, PlanOptions } from './plan-change.js';
 export { formatPlanMarkdown, summarizePlan, PLAN_COMMENT_MARKER } from './format-plan.js';
 export { toMermaid } from './to-mermaid.js';
-export { readPipelinesAtRevision } from './read-pipelines-at-revision.js';
 export { formatDiagnosticsText, formatDiagnosticsJson, formatDiagnosticsGithub, DIAGNOSTIC_FORMATS } from './format-diagnostics.js';
 export { DIAGNOSTIC_CODES } from './diagnostic-codes.js';
 export { toPipelineJsonSchema, renderPipelineJsonSchema } from './json-schema.js';

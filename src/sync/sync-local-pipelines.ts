@@ -7,11 +7,12 @@
 import type pg from 'pg';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
-import { GIT_PROTOCOLS } from '../git/validate-git-input.js';
+import { loadConfig } from '../config/load-config.js';
 import { runSync, type SyncResult, type SyncSettings } from './run-sync.js';
 import { LOCAL_SOURCE_ID, upsertSyncSources } from './sync-source.js';
 
-const DEFAULT_SETTINGS: SyncSettings = { gitTimeoutMs: 120_000, gitProtocols: [...GIT_PROTOCOLS], syncMaxPrune: 0.5, gitCacheDir: undefined, dataDir: '.dfm', gitUrl: undefined };
+/** The documented defaults (loadConfig of an empty environment), for callers without a Config. */
+const DEFAULT_SETTINGS: SyncSettings = loadConfig({});
 
 export async function syncLocalPipelines(
   pool: pg.Pool,

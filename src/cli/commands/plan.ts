@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { reportUsageError } from '../report-usage-error.js';
 import { formatPlanMarkdown } from '../../pipeline/format-plan.js';
 import { planChange } from '../../pipeline/plan-change.js';
-import { readPipelinesAtRevision } from '../../pipeline/read-pipelines-at-revision.js';
+import { readPipelinesAtRevision } from '../../git/read-pipelines-at-revision.js';
 import type { CliContext } from '../cli-context.js';
 
 interface PlanOptions {

@@ -58,11 +58,12 @@ export function registerSyncCommand(program: Command, context: CliContext): void
         if (sources.length === 0) throw new DfmError('SYNC_SOURCE_UNKNOWN', options.source === undefined ? 'No sync source is configured' : `No enabled sync source "${options.source}"; \`dfm sync --status\` lists them`);
 
         const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, process.stderr, config.logFormat);
-        const handlers = syncJobHandlers({ pool, config, logger, metrics: createMetrics() });
+        const metrics = createMetrics();
+        const handlers = syncJobHandlers({ pool, config, logger, metrics });
         const results: SyncResult[] = [];
         for (const source of sources) {
           const job = await requestSync(pool, { sourceId: source.id, trigger: confirm === undefined ? 'cli' : 'confirm', ...(confirm === undefined ? {} : { confirm }) });
-          results.push(await runOrAwait(pool, job.id, { handlers, logger }));
+          results.push(await runOrAwait(pool, job.id, { handlers, logger, metrics }));
         }
         if (options.json) context.stdout.write(`${JSON.stringify({ syncs: results }, null, 2)}\n`);
         else for (const r of results) context.stdout.write(formatResult(r));
@@ -71,13 +72,13 @@ export function registerSyncCommand(program: Command, context: CliContext): void
     });
 }
 
-async function runOrAwait(pool: pg.Pool, jobId: number, deps: { handlers: ReturnType<typeof syncJobHandlers>; logger: ReturnType<typeof createLogger> }): Promise<SyncResult> {
+async function runOrAwait(pool: pg.Pool, jobId: number, deps: { handlers: ReturnType<typeof syncJobHandlers>; logger: ReturnType<typeof createLogger>; metrics: ReturnType<typeof createMetrics> }): Promise<SyncResult> {
   const worker = jobWorkerId();
   const deadline = Date.now() + WAIT_FOR_WORKER_MS;
   for (;;) {
     const [claimed] = await claimJobs(pool, { worker, kinds: [SYNC_JOB], leaseMs: 60_000, limit: 1, id: jobId });
     if (claimed !== undefined) {
-      const ran = await runClaimedJob({ pool, logger: deps.logger, metrics: createMetrics(), handlers: deps.handlers, leaseMs: 60_000, worker }, claimed);
+      const ran = await runClaimedJob({ pool, logger: deps.logger, metrics: deps.metrics, handlers: deps.handlers, leaseMs: 60_000, worker }, claimed);
       if (ran.outcome === 'done') return ran.result as SyncResult;
       throw new DfmError('SYNC_FAILED', `The sync failed: ${ran.error}${ran.outcome === 'retried' ? ' (a worker retries it; `dfm sync --status` shows the outcome)' : ''}`);
     }
