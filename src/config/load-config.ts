@@ -104,6 +104,8 @@ export const variables = {
   PRIVATE_KEY_PATH: { schema: z.string().trim().min(1).optional(), doc: 'A file holding the GitHub App private key, instead of PRIVATE_KEY.' },
   WEBHOOK_SECRET: { schema: z.string().min(1).optional(), doc: 'GitHub webhook secret (HMAC SHA-256), checked on `/api/github/webhooks`.' },
   GITHUB_API_URL: { schema: z.string().trim().url('GITHUB_API_URL must be a URL such as https://github.example.com/api/v3').transform((u) => u.replace(/\/+$/, '')).default('https://api.github.com'), doc: 'GitHub REST API base URL (GitHub Enterprise Server: https://<host>/api/v3). Default https://api.github.com.' },
+  DFM_GITHUB_THROTTLE: { schema: booleanFlag.default(true), doc: "Pace GitHub API writes as GitHub's secondary rate limits ask (octokit's throttling: about one write a second, comments one every 3 s). Default true; false only against a test stand-in." },
+  DFM_OUTBOX_CONCURRENCY: { key: 'outboxConcurrency', schema: positiveInt('DFM_OUTBOX_CONCURRENCY').default(8), doc: 'Report targets (GitHub repositories, Slack channels) one process delivers to at once; each target gets its reports in order, one at a time. Default 8.' },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
 } as const;
@@ -127,7 +129,7 @@ export interface Config extends KeyedFields {
   readonly postgresConnections: Readonly<Record<string, string>>;
   /** Extra named Kafka clusters for tasks (`connection: events` → DFM_KAFKA_EVENTS_BROKERS). */
   readonly kafkaConnections: Readonly<Record<string, readonly string[]>>;
-  readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string; readonly apiUrl: string } | undefined;
+  readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string; readonly apiUrl: string; readonly throttle: boolean } | undefined;
   /** DFM_GIT_URL, checked against DFM_GIT_PROTOCOLS. */
   readonly gitUrl: CheckedGitUrl | undefined;
   readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
@@ -215,7 +217,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
     postgresConnections: Object.freeze(postgresConnections),
     kafkaConnections: Object.freeze(kafkaConnections),
     github: p.APP_ID !== undefined && privateKey !== undefined && p.WEBHOOK_SECRET !== undefined
-      ? Object.freeze({ appId: p.APP_ID, privateKey, webhookSecret: p.WEBHOOK_SECRET, apiUrl: p.GITHUB_API_URL })
+      ? Object.freeze({ appId: p.APP_ID, privateKey, webhookSecret: p.WEBHOOK_SECRET, apiUrl: p.GITHUB_API_URL, throttle: p.DFM_GITHUB_THROTTLE })
       : undefined,
     gitUrl: gitUrl === undefined ? undefined : Object.freeze(gitUrl),
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined

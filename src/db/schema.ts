@@ -346,3 +346,84 @@ export const audit = dfm.table(
   },
   (t) => [index('audit_at').on(t.at, t.id), index('audit_target').on(t.target, t.at)],
 );
+
+export const outboxStates = ['pending', 'delivered', 'superseded', 'failed'] as const;
+export type OutboxState = (typeof outboxStates)[number];
+
+/**
+ * The reporting outbox: every outbound report (a commit status, a check run create or update, the
+ * PR comment, a Slack message) is a row written in the transaction of the state change it reports,
+ * and delivered after commit by the sender (outbox/start-outbox-sender.ts). `target` is the unit of
+ * order and of rate limits (`github:<owner>/<repo>`, `slack:<channel>`): a target's reports go out
+ * one at a time, oldest first. `key` names what a report replaces: a pending report with a later
+ * one of the same target and key is superseded, never sent (a status overtaken by the next one).
+ */
+export const outbox = dfm.table(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    target: text('target').notNull(),
+    kind: text('kind').notNull(),
+    key: text('key'),
+    payload: jsonb('payload').notNull(),
+    state: text('state', { enum: outboxStates }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    result: jsonb('result'),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    finishedAt: timestamptz('finished_at'),
+  },
+  (t) => [index('outbox_pending').on(t.target, t.id).where(sql`state = 'pending'`), index('outbox_finished').on(t.finishedAt).where(sql`state <> 'pending'`)],
+);
+
+/**
+ * One row per outbox target: who delivers it now (a lease, fenced by `locked_by`) and when it may
+ * be tried next (`not_before`: the backoff after a failure, or GitHub's / Slack's `retry-after`, so
+ * a rate-limited repository waits without holding up any other).
+ */
+export const outboxTarget = dfm.table(
+  'outbox_target',
+  {
+    target: text('target').primaryKey(),
+    notBefore: timestamptz('not_before').notNull().defaultNow(),
+    lockedBy: text('locked_by'),
+    lockedUntil: timestamptz('locked_until'),
+    lastError: text('last_error'),
+  },
+);
+
+/**
+ * Pull-request review (github/review-pull-request.ts): one row per pull request and head commit
+ * reviewed, with its check run once GitHub created it. `seq` orders heads by the arrival of the
+ * delivery that asked (the newest is what the PR shows); an older head's check run is completed as
+ * cancelled when a newer one arrives.
+ */
+export const prReview = dfm.table(
+  'pr_review',
+  {
+    repository: text('repository').notNull(),
+    prNumber: integer('pr_number').notNull(),
+    headSha: text('head_sha').notNull(),
+    baseSha: text('base_sha'),
+    seq: bigint('seq', { mode: 'number' }).notNull(),
+    state: text('state').notNull().default('queued'),
+    conclusion: text('conclusion'),
+    checkRunId: bigint('check_run_id', { mode: 'number' }),
+    fromFork: boolean('from_fork').notNull().default(false),
+    createdAt: timestamptz('created_at').notNull().defaultNow(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.repository, t.prNumber, t.headSha] }), index('pr_review_head').on(t.repository, t.headSha)],
+);
+
+/** The one plan comment of a pull request (found by its hidden marker once, then by id). */
+export const prComment = dfm.table(
+  'pr_comment',
+  {
+    repository: text('repository').notNull(),
+    prNumber: integer('pr_number').notNull(),
+    commentId: bigint('comment_id', { mode: 'number' }).notNull(),
+    updatedAt: timestamptz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.repository, t.prNumber] })],
+);

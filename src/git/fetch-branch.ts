@@ -35,19 +35,29 @@ export async function fetchBranch(options: { cacheDir: string; sourceId: string;
 }
 
 async function fetchInto(repo: string, options: { url: string; branch: string | null; access: GitAccess }): Promise<FetchedBranch> {
-  if (!existsSync(path.join(repo, 'HEAD'))) {
-    await mkdir(repo, { recursive: true });
-    await runGit(repo, ['init', '--bare', '--quiet'], { access: options.access, maxBytes: 4096 });
-  }
-  await removeStaleLocks(repo);
+  await prepareMirror(repo, options.access);
   const branch = options.branch ?? (await remoteDefaultBranch(repo, options.url, options.access));
-  try {
-    await networkGit(repo, options.access).raw(['fetch', '--no-tags', '--quiet', '--no-write-fetch-head', options.url, `+refs/heads/${branch}:refs/heads/${branch}`]);
-  } catch (error) {
-    throw fetchError(error, `fetch ${branch}`, options.access);
-  }
+  await fetchRefspecs(repo, options.url, [`+refs/heads/${branch}:refs/heads/${branch}`], options.access, `fetch ${branch}`);
   const head = (await runGit(repo, ['rev-parse', '--verify', '--end-of-options', `refs/heads/${branch}^{commit}`], { access: options.access, maxBytes: 1024 })).toString('utf8').trim();
   return { repo, branch, head };
+}
+
+/** A bare mirror at `repo`, created when missing, with the lock files of a killed git removed (the caller holds the mirror's lock). */
+export async function prepareMirror(repo: string, access: GitAccess): Promise<void> {
+  if (!existsSync(path.join(repo, 'HEAD'))) {
+    await mkdir(repo, { recursive: true });
+    await runGit(repo, ['init', '--bare', '--quiet'], { access, maxBytes: 4096 });
+  }
+  await removeStaleLocks(repo);
+}
+
+/** Fetches checked refspecs (built by dfm from checked names, never a user's text) into the mirror. */
+export async function fetchRefspecs(repo: string, url: string, refspecs: readonly string[], access: GitAccess, what: string): Promise<void> {
+  try {
+    await networkGit(repo, access).raw(['fetch', '--no-tags', '--quiet', '--no-write-fetch-head', url, ...refspecs]);
+  } catch (error) {
+    throw fetchError(error, what, access);
+  }
 }
 
 /** The branch the remote's HEAD points at (`ls-remote --symref`). */

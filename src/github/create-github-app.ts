@@ -4,7 +4,7 @@
  * authenticates with a JWT from APP_ID and PRIVATE_KEY; a repository is fetched with an
  * installation token that lives in memory only (probot's cache keeps it for 59 of its 60 minutes).
  */
-import { Probot } from 'probot';
+import { Probot, ProbotOctokit } from 'probot';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 
@@ -16,7 +16,11 @@ export interface GitHubApp {
   installationRepositories(installationId: number): Promise<InstallationRepository[]>;
   /** Every installation of the app. */
   installations(): Promise<number[]>;
+  /** An Octokit acting as the installation (token cached by probot), for reports and reviews. */
+  installationOctokit(installationId: number): Promise<InstallationOctokit>;
 }
+
+export type InstallationOctokit = Awaited<ReturnType<Probot['auth']>>;
 
 export interface InstallationRepository {
   readonly fullName: string;
@@ -31,6 +35,13 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
     secret: github.webhookSecret,
     baseUrl: github.apiUrl,
     log: logger.child({ name: 'probot' }),
+    // Throttling paces writes as GitHub's secondary limits ask (80 content-creating requests a
+    // minute). A rate limit GitHub still answers with is NOT retried inside octokit: the error
+    // reaches the outbox, which defers only that repository by its retry-after
+    // (outbox/start-outbox-sender.ts), instead of octokit waiting while holding a sender's slot.
+    Octokit: ProbotOctokit.defaults({
+      throttle: { enabled: github.throttle, onRateLimit: () => false, onSecondaryRateLimit: () => false },
+    }),
   });
   return {
     probot,
@@ -44,6 +55,7 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
       const repositories = await octokit.paginate('GET /installation/repositories', { per_page: 100 });
       return repositories.map((r) => ({ fullName: r.full_name, cloneUrl: r.clone_url, defaultBranch: r.default_branch }));
     },
+    installationOctokit: (installationId) => probot.auth(installationId),
     async installations() {
       const octokit = await probot.auth();
       const installations = await octokit.paginate('GET /app/installations', { per_page: 100 });

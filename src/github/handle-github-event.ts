@@ -2,7 +2,9 @@
  * The `github-event` job: what a recorded delivery means for dfm.
  * - push to the branch a source syncs → a sync job for that source naming the pushed commit;
  * - installation / installation_repositories → the installation's repositories re-read (sources
- *   enabled or disabled) and syncs for new ones.
+ *   enabled or disabled) and syncs for new ones;
+ * - pull_request, check_suite, check_run → a review of the pull request's head (review-pull-request.ts);
+ * - issue_comment → `/dfm` commands in a pull request's comments (handle-pr-command.ts).
  * Anything else was recorded as ignored at the ingress and never becomes a job.
  */
 import type pg from 'pg';
@@ -12,9 +14,12 @@ import type { ClaimedJob } from '../jobs/job-queue.js';
 import { requestSync } from '../sync/request-sync.js';
 import { githubSourceId, listSyncSources, type SyncSource } from '../sync/sync-source.js';
 import type { GitHubApp } from './create-github-app.js';
+import { handlePrCommand } from './handle-pr-command.js';
 import { disableInstallation, refreshInstallation } from './refresh-installation.js';
+import { reviewPullRequest } from './review-pull-request.js';
+import { toReviewRequests } from './to-review-requests.js';
 
-export const HANDLED_EVENTS: ReadonlySet<string> = new Set(['push', 'installation', 'installation_repositories']);
+export const HANDLED_EVENTS: ReadonlySet<string> = new Set(['push', 'installation', 'installation_repositories', 'pull_request', 'check_suite', 'check_run', 'issue_comment']);
 
 const NO_COMMIT = /^0+$/;
 
@@ -32,7 +37,9 @@ export async function handleGitHubEvent(deps: { pool: pg.Pool; app: GitHubApp | 
   let result: Record<string, unknown>;
   if (event === 'push') result = await handlePush(deps.pool, payload as PushPayload);
   else if (event === 'installation' || event === 'installation_repositories') result = await handleInstallation(deps, payload);
-  else result = { ignored: true };
+  else if (deps.app === undefined) result = { ignored: true, reason: 'the GitHub App is not configured in this process' };
+  else if (event === 'issue_comment') result = await handlePrCommand({ ...deps, app: deps.app }, payload, job.id);
+  else result = await handleReviewEvent({ ...deps, app: deps.app }, event, payload, job.id);
   await deps.pool.query(`update dfm.webhook_delivery set outcome = 'handled', handled_at = now() where delivery_id = $1`, [deliveryId]);
   log.info(result, `GitHub ${event} delivery handled`);
   return result;
@@ -76,4 +83,11 @@ async function handleInstallation(deps: { pool: pg.Pool; app: GitHubApp | undefi
   if (deps.app === undefined || deps.config.gitUrl !== undefined) return { installationId, action, reason: 'the GitHub App does not choose the sources (DFM_GIT_URL is set)' };
   if (action === 'deleted' || action === 'suspend') return { installationId, action, disabled: await disableInstallation(deps.pool, installationId) };
   return { installationId, action, ...(await refreshInstallation(deps.pool, deps.app, deps.config, installationId)) };
+}
+
+async function handleReviewEvent(deps: { pool: pg.Pool; app: GitHubApp; config: Config; logger: Logger }, event: string, payload: Record<string, unknown>, seq: number): Promise<Record<string, unknown>> {
+  const requests = toReviewRequests(event, payload, seq);
+  const reviews = [];
+  for (const request of requests) reviews.push({ pr: request.prNumber, head: request.headSha, ...(await reviewPullRequest(deps, request)) });
+  return { reviews, ...(requests.length === 0 ? { reason: `nothing to review in ${event}.${String(payload.action ?? '')}` } : {}) };
 }

@@ -26,6 +26,8 @@ export function createMetrics() {
     syncLastSuccess: new Gauge({ name: 'dfm_sync_last_success_timestamp_seconds', help: 'When a sync of the source last succeeded (applied or unchanged), Unix time', labelNames: ['source'] as const, ...metric }),
     webhookDeliveries: new Counter({ name: 'dfm_webhook_deliveries_total', help: 'Webhook deliveries received, by event and outcome (queued, duplicate, ignored, rejected)', labelNames: ['event', 'outcome'] as const, ...metric }),
     jobs: new Counter({ name: 'dfm_jobs_total', help: 'Durable jobs this process ran, by kind and outcome (done, retried, failed)', labelNames: ['kind', 'outcome'] as const, ...metric }),
+    reports: new Counter({ name: 'dfm_outbox_reports_total', help: 'Outbox reports this process handled, by kind and outcome (delivered, superseded, retried, rate_limited, failed)', labelNames: ['kind', 'outcome'] as const, ...metric }),
+    reportDuration: new Histogram({ name: 'dfm_outbox_delivery_seconds', help: 'Time of one outbox delivery (the API request), by kind', labelNames: ['kind'] as const, buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15], ...metric }),
     dependencyUp: new Gauge({ name: 'dfm_dependency_up', help: '1 when the dependency answered the last health check', labelNames: ['dependency'] as const, ...metric }),
   };
 }

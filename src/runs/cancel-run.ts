@@ -6,6 +6,7 @@ import type pg from 'pg';
 import { withTransaction } from '../db/with-transaction.js';
 import { DfmError } from '../lib/errors.js';
 import { notifyRunFinished } from './run-channels.js';
+import { reportRunStates } from './report-run-states.js';
 import { startQueuedRuns } from './start-queued-runs.js';
 
 export async function cancelRun(pool: pg.Pool, runId: number, by?: string): Promise<{ cancelledTasks: number }> {
@@ -22,6 +23,7 @@ export async function cancelRun(pool: pg.Pool, runId: number, by?: string): Prom
     );
     await client.query(`update dfm.run set state = 'cancelled', finished_at = now(), error = $2 where id = $1`, [runId, `Cancelled${by ? ` by ${by}` : ''}`]);
     await notifyRunFinished(client, runId);
+    await reportRunStates(client, [runId]);
     await startQueuedRuns(client, row.pipeline_id);
     return { cancelledTasks: tasks.rowCount ?? 0 };
   });

@@ -17,6 +17,7 @@ import type pg from 'pg';
 import type { Queryable } from '../db/with-transaction.js';
 import { withTransaction } from '../db/with-transaction.js';
 import { notifyRunFinished, notifyTaskReady } from './run-channels.js';
+import { reportRunStates } from './report-run-states.js';
 import { startQueuedRuns } from './start-queued-runs.js';
 
 /**
@@ -93,6 +94,7 @@ export async function finishRun(client: Queryable, runId: number): Promise<Close
   const state = failed ? 'failed' : 'success';
   await client.query(`update dfm.run set state = $2, finished_at = now(), error = $3 where id = $1`, [runId, state, failed ? `Failed tasks: ${failed}` : null]);
   await notifyRunFinished(client, runId);
+  await reportRunStates(client, [runId]);
   await startQueuedRuns(client, run.pipeline_id);
   return { state, pipelineId: run.pipeline_id };
 }

@@ -12,6 +12,7 @@
  */
 import type { Queryable } from '../db/with-transaction.js';
 import { notifyRunsChanged } from './run-channels.js';
+import { reportRunStates } from './report-run-states.js';
 
 /** `created`: runs this transaction created, announced with the ones it starts (one NOTIFY statement). */
 export async function startQueuedRuns(client: Queryable, pipelineId: string, created: readonly number[] = []): Promise<number[]> {
@@ -48,5 +49,6 @@ export async function startQueuedRuns(client: Queryable, pipelineId: string, cre
     [ids],
   );
   await notifyRunsChanged(client, [...created, ...ids], { tasksReady: (ready.rowCount ?? 0) > 0 });
+  await reportRunStates(client, ids);
   return ids;
 }

@@ -4,6 +4,8 @@
  * turns cron fires into runs; `worker` executes task runs and durable jobs (syncs, GitHub
  * deliveries). Both may run in any number of processes. `github` (the App's webhook ingress) and
  * `sync` (`/api/sync`) only answer HTTP.
+ * `reporter` delivers the reporting outbox (commit statuses, check runs, PR comments) to GitHub and,
+ * later, Slack; any number of processes may run it (targets are leased).
  * A new role (the GitHub App, Slack, the dashboard, a reporter) is one entry here: its routers are
  * mounted on the HTTP app, `http: true` makes `web` start it, and DFM_ROLE and --role take its
  * name from here (select-roles.ts).
@@ -17,6 +19,8 @@ import { startJobRunner } from '../jobs/start-job-runner.js';
 import { createGitHubIngress } from '../github/create-github-ingress.js';
 import { gitHubAppFor } from '../github/create-github-app.js';
 import { createSyncRouter } from '../sync/create-sync-router.js';
+import { githubDeliverers } from '../github/deliver-github-reports.js';
+import { startOutboxSender } from '../outbox/start-outbox-sender.js';
 import { requestSync } from '../sync/request-sync.js';
 import { GITHUB_REFRESH_JOB, syncJobHandlers } from './sync-job-handlers.js';
 import { registerConfiguredSources } from '../sync/sync-source.js';
@@ -76,6 +80,20 @@ export const serviceRoles: RoleRegistry = {
         await connections.close();
       },
     };
+  } },
+  reporter: { start: async ({ config, logger, pool, databaseUrl, metrics }) => {
+    const app = gitHubAppFor(config, logger);
+    const publicUrl = config.publicUrl ?? `http://localhost:${config.port}`;
+    const sender = startOutboxSender({
+      pool,
+      databaseUrl,
+      logger,
+      metrics,
+      deliverers: { ...(app ? githubDeliverers({ app, pool, publicUrl }) : {}) },
+      pollIntervalMs: config.pollIntervalMs,
+      concurrency: config.outboxConcurrency,
+    });
+    return { name: 'reporter', stop: () => sender.stop() };
   } },
   github: { http: true, start: async ({ config, logger, pool, metrics }) => {
     const app = gitHubAppFor(config, logger);
