@@ -3,6 +3,7 @@
  * boundary), a one-line title, and the conclusion. Pure; the review job sends it and the
  * annotations (to-annotations.ts) to GitHub.
  */
+import { cutText } from '../lib/cut-text.js';
 import { describePlanCounts, toPlanMarkdownParts } from '../pipeline/format-plan.js';
 import type { PipelinePlan } from '../pipeline/plan-change.js';
 import { fitPlanMarkdown } from './fit-plan-markdown.js';
@@ -37,8 +38,7 @@ function conclusionOf(plan: PipelinePlan): CheckOutput['conclusion'] {
 
 function titleOf(plan: PipelinePlan): string {
   const { changes, health } = describePlanCounts(plan);
-  const title = `${changes} · ${health}`;
-  return title.length <= TITLE_MAX_CHARS ? title : `${title.slice(0, TITLE_MAX_CHARS - 1)}…`;
+  return cutText(`${changes} · ${health}`, TITLE_MAX_CHARS);
 }
 
 export function renderCheckOutput(plan: PipelinePlan, options: RenderCheckOutputOptions): CheckOutput {

@@ -3,6 +3,7 @@
  * changed" view. GitHub takes at most 50 annotations per check-run request (further requests
  * append), hence `batchAnnotations`. Annotations are plain text: no Markdown escaping needed.
  */
+import { cutText } from '../lib/cut-text.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
 
 /** The check-run annotation object of the GitHub REST API (`output.annotations[]`). */
@@ -28,11 +29,6 @@ const MESSAGE_MAX_BYTES = 64 * 1024;
 export const ANNOTATIONS_PER_REQUEST = 50;
 
 const LEVEL: Record<Diagnostic['severity'], Annotation['annotation_level']> = { error: 'failure', warning: 'warning' };
-
-function cutChars(text: string, max: number): string {
-  const chars = Array.from(text); // code points, so a cut never splits a surrogate pair
-  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
-}
 
 function cutUtf8(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text, 'utf8') <= maxBytes) return text;
@@ -61,7 +57,7 @@ export function toAnnotations(diagnostics: readonly Diagnostic[]): Annotation[] 
       end_line: endLine,
       ...columns,
       annotation_level: LEVEL[d.severity],
-      title: cutChars(d.code, TITLE_MAX_CHARS),
+      title: cutText(d.code, TITLE_MAX_CHARS),
       message: cutUtf8(d.hint === undefined ? d.message : `${d.message}\n${d.hint}`, MESSAGE_MAX_BYTES),
     };
   });
