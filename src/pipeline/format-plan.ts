@@ -1,19 +1,25 @@
 /**
  * A plan as the PR comment shows it: a one-line summary first, then one section per changed
- * pipeline (field table, task and edge changes, fire times before/after, the DAG), then the
- * head's diagnostics. GitHub renders the Mermaid blocks.
+ * pipeline (field table, task and edge changes, fire times before/after, the DAG with added and
+ * changed tasks coloured), then the head's diagnostics. GitHub renders the Mermaid blocks.
+ *
+ * Everything from the repository (paths, ids of invalid files, values, messages) is escaped here,
+ * so every surface that shows a plan gets it escaped by construction.
  */
 import type { Diagnostic } from './diagnostic.js';
+import { escapeMarkdown, fencedBlock, inlineCode } from './escape-markdown.js';
 import type { FieldChange, PipelineChange, PipelinePlan, SchedulePreview } from './plan-change.js';
 
 /** Marks the comment so the GitHub integration finds and updates it instead of posting another. */
 export const PLAN_COMMENT_MARKER = '<!-- dfm-plan -->';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const code = (s: string) => `\`${s.replace(/`/g, 'ˋ').replace(/\|/g, '\\|').replace(/\n/g, ' ')}\``;
+const code = (s: string) => inlineCode(s);
+const cellCode = (s: string) => inlineCode(s, { inTable: true });
 const MAX_INLINE = 60;
 
-export function summarizePlan(plan: PipelinePlan): string {
+/** The counts of a plan in words, without Markdown: `{ changes: '1 added · 3 unchanged', health: '2 errors, 1 warning' }`. */
+export function describePlanCounts(plan: PipelinePlan): { changes: string; health: string } {
   const s = plan.summary;
   const parts = [
     s.added && `${s.added} added`,
@@ -23,14 +29,19 @@ export function summarizePlan(plan: PipelinePlan): string {
     s.invalid && `${s.invalid} invalid`,
   ].filter(Boolean);
   const changes = parts.length > 0 ? `${parts.join(', ')} · ${s.unchanged} unchanged` : `no pipeline changes (${s.unchanged} unchanged)`;
-  const health = s.errors > 0 ? `❌ ${plural(s.errors, 'error')}` : '✅ no errors';
-  return `**dfm plan**: ${changes} · ${health}${s.warnings > 0 ? `, ${plural(s.warnings, 'warning')}` : ''}`;
+  const health = `${s.errors > 0 ? plural(s.errors, 'error') : 'no errors'}${s.warnings > 0 ? `, ${plural(s.warnings, 'warning')}` : ''}`;
+  return { changes, health };
+}
+
+export function summarizePlan(plan: PipelinePlan): string {
+  const { changes, health } = describePlanCounts(plan);
+  return `**dfm plan**: ${changes} · ${plan.summary.errors > 0 ? '❌' : '✅'} ${health}`;
 }
 
 function cell(value: string | undefined): string {
   if (value === undefined) return '—';
   if (value.length > MAX_INLINE || value.includes('\n')) return '_(see below)_';
-  return code(value);
+  return cellCode(value);
 }
 
 /** A minimal line diff (LCS) for long values such as SQL. */
@@ -56,16 +67,16 @@ function fieldRows(prefix: string, fields: readonly FieldChange[]): { rows: stri
   const details: string[] = [];
   for (const f of fields) {
     const name = prefix ? `${prefix}.${f.field}` : f.field;
-    rows.push(`| ${code(name)} | ${cell(f.before)} | ${cell(f.after)} |`);
+    rows.push(`| ${cellCode(name)} | ${cell(f.before)} | ${cell(f.after)} |`);
     const long = [f.before, f.after].some((v) => v !== undefined && (v.length > MAX_INLINE || v.includes('\n')));
-    if (long) details.push(`<details><summary>${code(name)}</summary>\n\n\`\`\`diff\n${lineDiff(f.before ?? '', f.after ?? '')}\n\`\`\`\n</details>`);
+    if (long) details.push(`<details><summary>${code(name)}</summary>\n\n${fencedBlock('diff', lineDiff(f.before ?? '', f.after ?? ''))}\n</details>`);
   }
   return { rows, details };
 }
 
 function fireTimes(schedule: { before?: SchedulePreview; after?: SchedulePreview }): string[] {
   const { before, after } = schedule;
-  const columns = [before && `Before: ${code(before.schedule)} ${before.timezone}`, after && `After: ${code(after.schedule)} ${after.timezone}`].filter(Boolean) as string[];
+  const columns = [before && `Before: ${cellCode(before.schedule)} ${escapeMarkdown(before.timezone)}`, after && `After: ${cellCode(after.schedule)} ${escapeMarkdown(after.timezone)}`].filter(Boolean) as string[];
   if (columns.length === 0) return [];
   const rows = Math.max(before?.nextFireTimes.length ?? 0, after?.nextFireTimes.length ?? 0);
   const lines = [`| # | ${columns.join(' | ')} |`, `|---|${columns.map(() => '---').join('|')}|`];
@@ -99,34 +110,68 @@ function section(change: PipelineChange): string {
   const pipelineFields = fieldRows('', change.fields);
   const taskRows: string[] = [];
   const details = [...pipelineFields.details];
-  for (const id of change.tasks.added) taskRows.push(`| task ${code(id)} | — | added |`);
-  for (const id of change.tasks.removed) taskRows.push(`| task ${code(id)} | removed | — |`);
+  for (const id of change.tasks.added) taskRows.push(`| task ${cellCode(id)} | — | added |`);
+  for (const id of change.tasks.removed) taskRows.push(`| task ${cellCode(id)} | removed | — |`);
   for (const task of change.tasks.changed) {
     const rendered = fieldRows(`tasks.${task.id}`, task.fields);
     taskRows.push(...rendered.rows);
     details.push(...rendered.details);
   }
-  for (const [from, to] of change.edges.added) taskRows.push(`| edge ${code(`${from} → ${to}`)} | — | added |`);
-  for (const [from, to] of change.edges.removed) taskRows.push(`| edge ${code(`${from} → ${to}`)} | removed | — |`);
+  for (const [from, to] of change.edges.added) taskRows.push(`| edge ${cellCode(`${from} → ${to}`)} | — | added |`);
+  for (const [from, to] of change.edges.removed) taskRows.push(`| edge ${cellCode(`${from} → ${to}`)} | removed | — |`);
   const rows = [...pipelineFields.rows, ...taskRows];
   if (rows.length > 0) lines.push('', '| Change | Before | After |', '|---|---|---|', ...rows);
   if (details.length > 0) lines.push('', ...details);
   if (change.schedule) lines.push('', ...fireTimes(change.schedule));
-  else if (change.kind === 'added' && change.schedule === undefined) {
-    // nothing: an added pipeline without schedule has no fire times
+  if (change.mermaid) {
+    const diagram = fencedBlock('mermaid', change.mermaid);
+    // An added pipeline's DAG is the news; for a changed one it is context, so it starts folded.
+    lines.push('', change.kind === 'added' ? diagram : `<details><summary>DAG (added tasks green, changed tasks yellow)</summary>\n\n${diagram}\n</details>`);
   }
-  if (change.mermaid) lines.push('', change.kind === 'added' ? '```mermaid' : '<details><summary>DAG</summary>\n\n```mermaid', change.mermaid, '```', ...(change.kind === 'added' ? [] : ['</details>']));
   return lines.join('\n');
 }
 
 function diagnosticLine(d: Diagnostic): string {
-  return `- ${d.severity === 'error' ? '❌' : '⚠️'} ${code(`${d.file}:${d.line}:${d.column}`)} **${d.code}** ${d.message}${d.hint ? ` — ${d.hint}` : ''}`;
+  return `- ${d.severity === 'error' ? '❌' : '⚠️'} ${code(`${d.file}:${d.line}:${d.column}`)} **${escapeMarkdown(d.code)}** ${escapeMarkdown(d.message)}${d.hint ? ` — ${escapeMarkdown(d.hint)}` : ''}`;
+}
+
+/**
+ * A plan's Markdown in the pieces a length limit may cut between: each pipeline section and each
+ * diagnostic line is self-contained (its code fences and `<details>` closed), so a renderer that
+ * keeps whole pieces never leaves a fence open.
+ */
+export interface PlanMarkdownParts {
+  /** The one-line summary (`**dfm plan**: …`). */
+  summary: string;
+  /** One section per changed pipeline, in plan order. */
+  pipelines: string[];
+  /** `### Diagnostics`; absent when the head has none. */
+  diagnosticsHeading?: string;
+  /** One list item per head diagnostic, in file and position order. */
+  diagnostics: string[];
+  /** The reference time of the fire-time previews. */
+  footer: string;
+}
+
+export function toPlanMarkdownParts(plan: PipelinePlan): PlanMarkdownParts {
+  return {
+    summary: summarizePlan(plan),
+    pipelines: plan.pipelines.map(section),
+    ...(plan.diagnostics.length > 0 ? { diagnosticsHeading: '### Diagnostics' } : {}),
+    diagnostics: plan.diagnostics.map(diagnosticLine),
+    footer: `<sub>Fire times computed at ${plan.now}.</sub>`,
+  };
+}
+
+/** Joins the parts the way every surface lays them out: blocks apart, diagnostics as one list. */
+export function joinPlanMarkdownParts(head: readonly string[], parts: Omit<PlanMarkdownParts, 'summary'>, tail: readonly string[] = []): string {
+  const blocks = [...head, ...parts.pipelines];
+  if (parts.diagnosticsHeading !== undefined && parts.diagnostics.length > 0) blocks.push([parts.diagnosticsHeading, '', ...parts.diagnostics].join('\n'));
+  blocks.push(parts.footer, ...tail);
+  return `${blocks.join('\n\n')}\n`;
 }
 
 export function formatPlanMarkdown(plan: PipelinePlan): string {
-  const parts = [PLAN_COMMENT_MARKER, summarizePlan(plan)];
-  for (const change of plan.pipelines) parts.push(section(change));
-  if (plan.diagnostics.length > 0) parts.push(['### Diagnostics', '', ...plan.diagnostics.map(diagnosticLine)].join('\n'));
-  parts.push(`<sub>Fire times computed at ${plan.now}.</sub>`);
-  return `${parts.join('\n\n')}\n`;
+  const parts = toPlanMarkdownParts(plan);
+  return joinPlanMarkdownParts([PLAN_COMMENT_MARKER, parts.summary], parts);
 }

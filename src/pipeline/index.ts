@@ -27,6 +27,8 @@
  * Plans
  *   planChange(base files, head files, { now }): PipelinePlan
  *   formatPlanMarkdown(plan) (PR comment, starts with PLAN_COMMENT_MARKER), toMermaid(pipeline, highlight?)
+ *   toPlanMarkdownParts(plan) / joinPlanMarkdownParts: the same Markdown in pieces a length limit cuts between
+ *   escapeMarkdown(text), inlineCode(text, { inTable? }), fencedBlock(info, body): user text into Markdown
  *
  * Output formats: formatDiagnosticsText / Json / Github; DIAGNOSTIC_CODES lists every code.
  */
@@ -54,7 +56,9 @@ export { BUILTIN_PARAMETERS } from './identifiers.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { planChange, diffValues } from './plan-change.js';
 export type { PipelinePlan, PipelineChange, FieldChange, SchedulePreview, ChangeKind, PlanOptions } from './plan-change.js';
-export { formatPlanMarkdown, summarizePlan, PLAN_COMMENT_MARKER } from './format-plan.js';
+export { formatPlanMarkdown, summarizePlan, describePlanCounts, toPlanMarkdownParts, joinPlanMarkdownParts, PLAN_COMMENT_MARKER } from './format-plan.js';
+export type { PlanMarkdownParts } from './format-plan.js';
+export { escapeMarkdown, inlineCode, fencedBlock } from './escape-markdown.js';
 export { toMermaid } from './to-mermaid.js';
 export { formatDiagnosticsText, formatDiagnosticsJson, formatDiagnosticsGithub, DIAGNOSTIC_FORMATS } from './format-diagnostics.js';
 export { DIAGNOSTIC_CODES } from './diagnostic-codes.js';
