@@ -106,6 +106,7 @@ export const variables = {
   GITHUB_API_URL: { schema: z.string().trim().url('GITHUB_API_URL must be a URL such as https://github.example.com/api/v3').transform((u) => u.replace(/\/+$/, '')).default('https://api.github.com'), doc: 'GitHub REST API base URL (GitHub Enterprise Server: https://<host>/api/v3). Default https://api.github.com.' },
   DFM_GITHUB_THROTTLE: { schema: booleanFlag.default(true), doc: "Pace GitHub API writes as GitHub's secondary rate limits ask (octokit's throttling: about one write a second, comments one every 3 s). Default true; false only against a test stand-in." },
   DFM_OUTBOX_CONCURRENCY: { key: 'outboxConcurrency', schema: positiveInt('DFM_OUTBOX_CONCURRENCY').default(8), doc: 'Report targets (GitHub repositories, Slack channels) one process delivers to at once; each target gets its reports in order, one at a time. Default 8.' },
+  DFM_OUTBOX_RETRY_BASE_MS: { key: 'outboxRetryBaseMs', schema: positiveInt('DFM_OUTBOX_RETRY_BASE_MS').default(1000), doc: "Backoff before a failed report's first retry, doubled with each attempt up to 5 minutes (25 attempts, then the report is recorded failed), in ms. Default 1000." },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
 } as const;

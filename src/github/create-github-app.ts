@@ -39,8 +39,12 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
     // minute). A rate limit GitHub still answers with is NOT retried inside octokit: the error
     // reaches the outbox, which defers only that repository by its retry-after
     // (outbox/start-outbox-sender.ts), instead of octokit waiting while holding a sender's slot.
+    // octokit's retry plugin is off: retries belong to the durable layers (the outbox, the job
+    // queue), which record each attempt, survive a restart and do not hold a sender's slot while
+    // they sleep (the plugin waits 1 s, 4 s, 9 s in memory).
     Octokit: ProbotOctokit.defaults({
       throttle: { enabled: github.throttle, onRateLimit: () => false, onSecondaryRateLimit: () => false },
+      retry: { enabled: false },
     }),
   });
   return {

@@ -17,6 +17,7 @@ import { PLAN_COMMENT_MARKER } from '../pipeline/format-plan.js';
 import { COMMIT_STATUS_REPORT } from '../runs/report-run-states.js';
 import type { GitHubApp, InstallationOctokit } from './create-github-app.js';
 import { describeRunStatus, statusContext } from './describe-run-status.js';
+import { annotationSchema } from './to-annotations.js';
 import { toReportError } from './to-report-error.js';
 
 export const CHECK_RUN_REPORT = 'github.check-run';
@@ -37,17 +38,6 @@ export const commitStatusPayloadSchema = repositoryReport.extend({
   failedTask: z.object({ id: z.string(), error: z.string() }).nullable(),
 });
 
-const annotationSchema = z.object({
-  path: z.string(),
-  start_line: z.number().int(),
-  end_line: z.number().int(),
-  start_column: z.number().int().optional(),
-  end_column: z.number().int().optional(),
-  annotation_level: z.enum(['notice', 'warning', 'failure']),
-  message: z.string(),
-  title: z.string().optional(),
-  raw_details: z.string().optional(),
-});
 
 export const checkRunPayloadSchema = repositoryReport.extend({
   prNumber: z.number().int().positive(),
@@ -68,7 +58,6 @@ export type CommitStatusPayload = z.infer<typeof commitStatusPayloadSchema>;
 export type CheckRunPayload = z.infer<typeof checkRunPayloadSchema>;
 export type PrCommentPayload = z.infer<typeof prCommentPayloadSchema>;
 export type ReactionPayload = z.infer<typeof reactionPayloadSchema>;
-export type Annotation = z.infer<typeof annotationSchema>;
 
 /** The outbox target of a repository's reports: the unit of order and of GitHub's rate limits. */
 export const githubTarget = (repository: string) => `github:${repository}`;

@@ -3,24 +3,29 @@
  * changed" view. GitHub takes at most 50 annotations per check-run request (further requests
  * append), hence `batchAnnotations`. Annotations are plain text: no Markdown escaping needed.
  */
+import { z } from 'zod';
 import { cutText } from '../lib/cut-text.js';
 import type { Diagnostic } from '../pipeline/diagnostic.js';
 
-/** The check-run annotation object of the GitHub REST API (`output.annotations[]`). */
-export interface Annotation {
-  path: string;
-  start_line: number;
-  end_line: number;
+/**
+ * The check-run annotation object of the GitHub REST API (`output.annotations[]`): one schema, from
+ * which the type here and the outbox's check of a check-run report (deliver-github-reports.ts) come.
+ */
+export const annotationSchema = z.object({
+  path: z.string(),
+  start_line: z.number().int(),
+  end_line: z.number().int(),
   /** Only when start_line === end_line: GitHub refuses columns on a multi-line annotation. */
-  start_column?: number;
-  end_column?: number;
-  annotation_level: 'failure' | 'warning' | 'notice';
+  start_column: z.number().int().optional(),
+  end_column: z.number().int().optional(),
+  annotation_level: z.enum(['failure', 'warning', 'notice']),
   /** ≤ 255 characters. */
-  title?: string;
+  title: z.string().max(255).optional(),
   /** ≤ 64 KB. */
-  message: string;
-  raw_details?: string;
-}
+  message: z.string(),
+  raw_details: z.string().optional(),
+});
+export type Annotation = z.infer<typeof annotationSchema>;
 
 /** GitHub's limits on one annotation's fields. */
 const TITLE_MAX_CHARS = 255;

@@ -92,6 +92,7 @@ export const serviceRoles: RoleRegistry = {
       deliverers: { ...(app ? githubDeliverers({ app, pool, publicUrl }) : {}) },
       pollIntervalMs: config.pollIntervalMs,
       concurrency: config.outboxConcurrency,
+      retryBaseMs: config.outboxRetryBaseMs,
     });
     return { name: 'reporter', stop: () => sender.stop() };
   } },
