@@ -15,7 +15,7 @@ describe('formatPlanMarkdown', () => {
 
   it('keeps a diff fence closed when the SQL holds a code fence of its own', () => {
     const plan = planChange([{ file: 'a.yaml', text: pipeline('-- ```\nselect 1\nfrom a\nwhere b') }], [{ file: 'a.yaml', text: pipeline('-- ```\nselect 2\nfrom a\nwhere b') }], { now });
-    expect(formatPlanMarkdown(plan)).toContain('````diff\n  -- ```\n- select 1\n+ select 2\n  from a\n  where b\n````');
+    expect(formatPlanMarkdown(plan)).toContain('<details><summary><code>tasks.agg.sql</code></summary>\n\n````diff\n  -- ```\n- select 1\n+ select 2\n  from a\n  where b\n````');
   });
 
   it('escapes diagnostics so a message cannot mention people or break the list', () => {

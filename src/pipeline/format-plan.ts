@@ -16,6 +16,9 @@ export const PLAN_COMMENT_MARKER = '<!-- dfm-plan -->';
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const code = (s: string) => inlineCode(s);
 const cellCode = (s: string) => inlineCode(s, { inTable: true });
+// Inside `<details>` GitHub reads raw HTML up to the next blank line, so Markdown code would show
+// its backticks: use HTML there.
+const htmlCode = (s: string) => `<code>${s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</code>`;
 const MAX_INLINE = 60;
 
 /** The counts of a plan in words, without Markdown: `{ changes: '1 added · 3 unchanged', health: '2 errors, 1 warning' }`. */
@@ -69,7 +72,7 @@ function fieldRows(prefix: string, fields: readonly FieldChange[]): { rows: stri
     const name = prefix ? `${prefix}.${f.field}` : f.field;
     rows.push(`| ${cellCode(name)} | ${cell(f.before)} | ${cell(f.after)} |`);
     const long = [f.before, f.after].some((v) => v !== undefined && (v.length > MAX_INLINE || v.includes('\n')));
-    if (long) details.push(`<details><summary>${code(name)}</summary>\n\n${fencedBlock('diff', lineDiff(f.before ?? '', f.after ?? ''))}\n</details>`);
+    if (long) details.push(`<details><summary>${htmlCode(name)}</summary>\n\n${fencedBlock('diff', lineDiff(f.before ?? '', f.after ?? ''))}\n</details>`);
   }
   return { rows, details };
 }
