@@ -15,6 +15,7 @@ const cases: [surface: 'pr' | 'slack', text: string, expected: ParsedCommand][] 
   ['pr', 'plan now please', { kind: 'invalid', command: 'plan', message: 'Unexpected "now" "please". Usage: /dfm plan' }],
   ['pr', 'pln', { kind: 'unknown', text: 'pln', suggestion: 'plan' }],
   ['pr', 'validat', { kind: 'unknown', text: 'validat', suggestion: 'validate' }],
+  ['pr', 'plna', { kind: 'unknown', text: 'plna', suggestion: 'plan' }],
   ['pr', 'deploy to prod', { kind: 'unknown', text: 'deploy to prod' }],
   ['pr', 'run orders', { kind: 'invalid', command: 'run', message: 'run works in Slack, not here. Here: help, plan, validate, confirm-prune.' }],
   // Slack

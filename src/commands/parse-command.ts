@@ -159,8 +159,17 @@ export function parseCommand(text: string, surface: Surface): ParsedCommand {
     const where = surface === 'pr' ? 'Slack' : 'a pull-request comment';
     return { kind: 'invalid', command: name, message: `${name} works in ${where}, not here. Here: ${offered.join(', ')}.` };
   }
-  const suggestion = suggestName(name, offered);
+  // Two swapped letters (`plna`) are the commonest typo of a short word, and two edits for
+  // Levenshtein: past suggestName's one-edit limit for a four-letter command.
+  const suggestion = suggestName(name, offered) ?? offered.find((command) => isOneSwapAway(name, command));
   return { kind: 'unknown', text: source, ...(suggestion === undefined ? {} : { suggestion }) };
+}
+
+/** `a` is `b` with two neighbouring letters swapped. */
+function isOneSwapAway(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  const differ = [...a].flatMap((char, i) => (char === b[i] ? [] : [i]));
+  return differ.length === 2 && differ[1] === differ[0]! + 1 && a[differ[0]!] === b[differ[1]!] && a[differ[1]!] === b[differ[0]!];
 }
 
 /**

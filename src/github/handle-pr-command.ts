@@ -17,6 +17,8 @@ import type { Logger } from '../lib/logger.js';
 import { enqueueReports, type NewReport } from '../outbox/enqueue-report.js';
 import { findPrCommands, type ParsedCommand } from '../commands/parse-command.js';
 import { renderHelp } from '../commands/render-help.js';
+import { cutText } from '../lib/cut-text.js';
+import { escapeMarkdown, inlineCode } from '../pipeline/escape-markdown.js';
 import { requestSync } from '../sync/request-sync.js';
 import { githubSourceId, loadSyncSource } from '../sync/sync-source.js';
 import type { GitHubApp } from './create-github-app.js';
@@ -132,8 +134,8 @@ async function runCommand(deps: { pool: pg.Pool; app: GitHubApp; config: Config;
     case 'help':
     default: {
       const lead = command.kind === 'unknown'
-        ? `Unknown command \`${command.text.slice(0, 100).replace(/`/g, "'")}\`${command.suggestion ? ` — did you mean \`/dfm ${command.suggestion}\`?` : '.'}\n\n`
-        : command.kind === 'invalid' ? `${command.message}\n\n` : '';
+        ? `Unknown command ${inlineCode(cutText(command.text, 100))}${command.suggestion ? ` — did you mean \`/dfm ${command.suggestion}\`?` : '.'}\n\n`
+        : command.kind === 'invalid' ? `${escapeMarkdown(command.message)}\n\n` : '';
       await audit('ok', {}, [context.reply(`${lead}${renderHelp('pr')}`)]);
       return { help: true };
     }

@@ -17,6 +17,7 @@ import { serviceRoles } from '../../src/service/service-roles.js';
 import { createBareRepository, createTempDir, createWorkTree, parseBasicAuth, removeTempDir, startGitHttpServer, type GitHttpServer, type WorkTree } from '../helpers/git-remote.js';
 import { startGitHubStandIn, type GitHubStandIn } from '../helpers/github-api-stand-in.js';
 import { trackGitHubState, type GitHubState } from '../helpers/github-state.js';
+import { eventually } from '../helpers/dfm-process.js';
 import { testLogger, useOrchestration, waitForRun } from '../helpers/orchestration.js';
 
 const WEBHOOK_SECRET = 'a webhook secret for the PR tests';
@@ -127,7 +128,7 @@ beforeAll(async () => {
   });
   service = await startService({ config, logger: testLogger, role: 'all', roles: serviceRoles });
   base = `http://127.0.0.1:${service.port}`;
-  await expect.poll(async () => (await o.pool.query('select active_sha from dfm.sync_source where id = $1', [`github:${REPO}`])).rows[0]?.active_sha, { timeout: 30_000 }).toBe(mainSha);
+  await eventually(async () => ((await o.pool.query('select active_sha from dfm.sync_source where id = $1', [`github:${REPO}`])).rows[0]?.active_sha === mainSha ? true : undefined), 30_000, 'the first sync');
 });
 afterAll(async () => {
   await service?.stop();
@@ -297,7 +298,7 @@ describe('guarded prune from a PR comment', () => {
     await expect.poll(async () => (await o.pool.query('select active_sha from dfm.sync_source where id = $1', [`github:${REPO}`])).rows[0].active_sha, { timeout: 20_000 }).toBe(empty);
     const paused = await o.pool.query("select id from dfm.pipeline where source_id = $1 and paused order by id", [`github:${REPO}`]);
     expect(paused.rows.map((r) => r.id)).toEqual(['fails', 'gadgets', 'widgets']);
-    expect(github.comments.at(-1)!.body).toMatch(/^Confirmed: /);
+    await expect.poll(() => github.commentsOn(3).at(-1)!.body, { timeout: 10_000 }).toMatch(/^Confirmed: /);
     const audit = await o.pool.query("select actor, target, outcome from dfm.audit where action = 'confirm-prune'");
     expect(audit.rows).toEqual([{ actor: expect.stringMatching(/^github:/), target: empty, outcome: 'ok' }]);
     standIn.assertNoViolations();
