@@ -116,9 +116,9 @@ describe('loadConfig: logs', () => {
   it('takes the GitHub App key from PRIVATE_KEY_PATH, or PRIVATE_KEY with escaped newlines', () => {
     const pem = '-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END RSA PRIVATE KEY-----\n';
     const fromFile = loadConfig({ APP_ID: '12', PRIVATE_KEY_PATH: '/keys/app.pem', WEBHOOK_SECRET: 's' }, (path) => (path === '/keys/app.pem' ? pem : ''));
-    expect(fromFile.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://api.github.com' });
+    expect(fromFile.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://api.github.com', throttle: true });
     const escaped = loadConfig({ APP_ID: '12', PRIVATE_KEY: pem.replace(/\n/g, '\\n'), WEBHOOK_SECRET: 's', GITHUB_API_URL: 'https://ghe.example.com/api/v3/' });
-    expect(escaped.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://ghe.example.com/api/v3' });
+    expect(escaped.github).toEqual({ appId: 12, privateKey: pem, webhookSecret: 's', apiUrl: 'https://ghe.example.com/api/v3', throttle: true });
     expect(() => loadConfig({ APP_ID: '12', PRIVATE_KEY: 'not a key', WEBHOOK_SECRET: 's' })).toThrow(/not a PEM private key/);
     expect(() => loadConfig({ APP_ID: '12', PRIVATE_KEY_PATH: '/missing.pem', WEBHOOK_SECRET: 's' }, () => { throw new Error('ENOENT'); })).toThrow(/PRIVATE_KEY_PATH="\/missing.pem": cannot read the file/);
   });

@@ -13,6 +13,7 @@ const emptyPlan: PipelinePlan = {
 };
 
 describe('renderCheckOutput', () => {
+  // planChange of 300 pipelines with fire-time previews takes about a second, several on a loaded CI machine.
   it('cuts a plan of 300 changed pipelines at a section boundary, below the limit, with fences closed', () => {
     const plan = planOfChangedPipelines(300);
     expect(formatPlanMarkdown(plan).length).toBeGreaterThan(65_535);
@@ -29,7 +30,7 @@ describe('renderCheckOutput', () => {
     expect(lines.at(-5)).toBe('</details>');
     expect(output.summary.startsWith('**dfm plan**: 300 changed · 0 unchanged · ✅ no errors\n\n### ✏️ `orders-000` changed')).toBe(true);
     expect(output).toMatchObject({ title: '300 changed · 0 unchanged · no errors', conclusion: 'success' });
-  });
+  }, 30_000);
 
   it('leaves a small plan whole', () => {
     const plan = planOfChangedPipelines(2);
