@@ -42,10 +42,17 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
     // octokit's retry plugin is off: retries belong to the durable layers (the outbox, the job
     // queue), which record each attempt, survive a restart and do not hold a sender's slot while
     // they sleep (the plugin waits 1 s, 4 s, 9 s in memory).
-    Octokit: ProbotOctokit.defaults({
-      throttle: { enabled: github.throttle, onRateLimit: () => false, onSecondaryRateLimit: () => false },
+    //
+    // A function, not an options object: probot derives its own class from this one and passes
+    // its throttle options (handlers, no `enabled`) to the constructor, which an object of
+    // defaults is shallow-merged under — the whole `throttle` object was replaced, so throttling
+    // stayed on (writes paced at one a second) whatever DFM_GITHUB_THROTTLE said, and probot's
+    // handlers retried primary rate limits in memory. Applied last, these options win.
+    Octokit: ProbotOctokit.defaults((options: { throttle?: object } = {}) => ({
+      ...options,
+      throttle: { ...options.throttle, enabled: github.throttle, onRateLimit: () => false, onSecondaryRateLimit: () => false },
       retry: { enabled: false },
-    }),
+    })),
   });
   return {
     probot,
