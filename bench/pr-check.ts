@@ -149,11 +149,11 @@ async function measurePrCheck(base: string, github: GitHubState, tree: WorkTree,
   }
 }
 
-/** Commit statuses enqueued in one transaction, round-robin over the repositories (as concurrent runs write them). */
+/** Commit statuses enqueued in one transaction, round-robin over the repositories (as concurrent runs write them), in the lanes runs/report-run-states.ts writes them to: one per commit and status context. */
 function statusReports(count: number, repositories: readonly string[], sha: string, firstRun: number): NewReport[] {
   return Array.from({ length: count }, (_, i) => {
     const repository = repositories[i % repositories.length]!;
-    return { target: `github:${repository}`, kind: COMMIT_STATUS_REPORT, payload: { installationId: INSTALLATION, repository, sha, pipelineId: pipelineId(i % PIPELINES), runId: firstRun + i, state: 'success', durationMs: 1000, failedTask: null } };
+    return { target: `github:${repository}|status:${sha}:${pipelineId(i % PIPELINES)}`, kind: COMMIT_STATUS_REPORT, payload: { installationId: INSTALLATION, repository, sha, pipelineId: pipelineId(i % PIPELINES), runId: firstRun + i, state: 'success', durationMs: 1000, failedTask: null } };
   });
 }
 

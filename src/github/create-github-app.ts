@@ -54,6 +54,7 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
       retry: { enabled: false },
     })),
   });
+  const octokits = new Map<number, Promise<InstallationOctokit>>();
   return {
     probot,
     async installationAuthorization(installationId) {
@@ -66,7 +67,18 @@ export function createGitHubApp(github: NonNullable<Config['github']>, logger: L
       const repositories = await octokit.paginate('GET /installation/repositories', { per_page: 100 });
       return repositories.map((r) => ({ fullName: r.full_name, cloneUrl: r.clone_url, defaultBranch: r.default_branch }));
     },
-    installationOctokit: (installationId) => probot.auth(installationId),
+    installationOctokit(installationId) {
+      // One Octokit per installation for the life of the process: building one (its plugins, its
+      // auth strategy) per report cost more than the report's request (bench/pr-check.ts). Its
+      // auth strategy renews the installation token itself when it expires.
+      let octokit = octokits.get(installationId);
+      if (octokit === undefined) {
+        octokit = probot.auth(installationId);
+        octokits.set(installationId, octokit);
+        octokit.catch(() => octokits.delete(installationId));
+      }
+      return octokit;
+    },
     async installations() {
       const octokit = await probot.auth();
       const installations = await octokit.paginate('GET /app/installations', { per_page: 100 });

@@ -59,8 +59,15 @@ export type CheckRunPayload = z.infer<typeof checkRunPayloadSchema>;
 export type PrCommentPayload = z.infer<typeof prCommentPayloadSchema>;
 export type ReactionPayload = z.infer<typeof reactionPayloadSchema>;
 
-/** The outbox target of a repository's reports: the unit of order and of GitHub's rate limits. */
-export const githubTarget = (repository: string) => `github:${repository}`;
+/**
+ * The outbox target of a repository's reports: `github:<owner>/<repo>` is the rate-limit group (a
+ * retry-after defers all of it), `|<lane>` the unit of order — a pull request's reports
+ * (`pr:<n>`: the check run before its updates, one plan comment) or one commit status context on
+ * one commit (`status:<sha>:<pipeline>`, written in SQL by runs/report-run-states.ts). Lanes go out
+ * in parallel, so a slow pull request never holds up the statuses of a busy repository.
+ */
+export const githubTarget = (repository: string, lane: string) => `github:${repository}|${lane}`;
+export const pullRequestLane = (prNumber: number) => `pr:${prNumber}`;
 
 export interface GitHubDeliveryContext {
   readonly app: GitHubApp;

@@ -22,7 +22,7 @@ import { escapeMarkdown, inlineCode } from '../pipeline/escape-markdown.js';
 import { requestSync } from '../sync/request-sync.js';
 import { githubSourceId, loadSyncSource } from '../sync/sync-source.js';
 import type { GitHubApp } from './create-github-app.js';
-import { ISSUE_COMMENT_REPORT, REACTION_REPORT, githubTarget } from './deliver-github-reports.js';
+import { ISSUE_COMMENT_REPORT, REACTION_REPORT, githubTarget, pullRequestLane } from './deliver-github-reports.js';
 import { reviewPullRequest, type ReviewOutcome } from './review-pull-request.js';
 
 interface IssueCommentPayload {
@@ -54,7 +54,7 @@ export async function handlePrCommand(deps: { pool: pg.Pool; app: GitHubApp; con
   const octokit = await deps.app.installationOctokit(installationId);
   const { data: permission } = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner, repo, username: login });
   const allowed = WRITE_PERMISSIONS.has(permission.permission) || WRITE_PERMISSIONS.has(permission.role_name ?? '');
-  const target = githubTarget(repository);
+  const target = githubTarget(repository, pullRequestLane(prNumber));
   const reply = (body: string): NewReport => ({ target, kind: ISSUE_COMMENT_REPORT, payload: { installationId, repository, prNumber, body } });
 
   if (!allowed) {

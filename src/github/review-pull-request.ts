@@ -29,7 +29,7 @@ import type { PipelineFile } from '../pipeline/validate-pipeline-files.js';
 import { gitCacheDir } from '../sync/run-sync.js';
 import { githubSourceId, loadSyncSource } from '../sync/sync-source.js';
 import type { GitHubApp } from './create-github-app.js';
-import { CHECK_RUN_REPORT, PR_COMMENT_REPORT, githubTarget, type CheckRunPayload } from './deliver-github-reports.js';
+import { CHECK_RUN_REPORT, PR_COMMENT_REPORT, githubTarget, pullRequestLane, type CheckRunPayload } from './deliver-github-reports.js';
 import { renderCheckOutput } from './render-check-output.js';
 import { renderPrComment } from './render-pr-comment.js';
 import { batchAnnotations, toAnnotations } from './to-annotations.js';
@@ -186,7 +186,7 @@ async function reviewHead(deps: ReviewDependencies, request: ReviewRequest): Pro
   });
   if (request.checkOnly !== true) {
     reports.push({
-      target: githubTarget(request.repository),
+      target: githubTarget(request.repository, pullRequestLane(request.prNumber)),
       kind: PR_COMMENT_REPORT,
       key: `comment:${request.prNumber}`,
       payload: { installationId: request.installationId, repository: request.repository, prNumber: request.prNumber, body: renderPrComment(plan, { headSha: head, fullPlanHint }) },
@@ -197,7 +197,7 @@ async function reviewHead(deps: ReviewDependencies, request: ReviewRequest): Pro
 
 function checkRunReport(request: ReviewRequest, fields: Omit<CheckRunPayload, 'installationId' | 'repository' | 'prNumber' | 'headSha'>): NewReport {
   const payload: CheckRunPayload = { installationId: request.installationId, repository: request.repository, prNumber: request.prNumber, headSha: request.headSha, ...fields };
-  return { target: githubTarget(request.repository), kind: CHECK_RUN_REPORT, payload };
+  return { target: githubTarget(request.repository, pullRequestLane(request.prNumber)), kind: CHECK_RUN_REPORT, payload };
 }
 
 function sameFiles(a: readonly PipelineFile[], b: readonly PipelineFile[]): boolean {

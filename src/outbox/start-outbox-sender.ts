@@ -1,8 +1,9 @@
 /**
  * Delivers the outbox: woken by NOTIFY dfm_outbox and polling as the safety net. It claims whole
- * targets (a repository, a Slack channel) and drains each one report at a time, oldest first, so a
- * run's `success` status can never be overtaken by its earlier `pending`; different targets go out
- * in parallel, `concurrency` at a time. Any number of processes may run a sender: a target has one
+ * targets (a lane of a repository: one pull request's reports, one status context on one commit; a
+ * Slack channel) and drains each one report at a time, oldest first, so a run's `success` status
+ * can never be overtaken by its earlier `pending`; different targets go out in parallel,
+ * `concurrency` at a time. Any number of processes may run a sender: a target has one
  * owner at a time (a lease, renewed with every report; writes fenced on it).
  *
  * A failed delivery (deliverers throw ReportError) either waits — the whole target is deferred by
@@ -19,7 +20,7 @@ import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import { OUTBOX_CHANNEL } from './enqueue-report.js';
-import { claimTargets, deferTarget, markDelivered, markFailed, nextReport, pruneOutbox, releaseTarget, type PendingReport } from './outbox-queue.js';
+import { claimTargets, deferTarget, markFailed, nextReport, pruneOutbox, releaseTarget, type PendingReport } from './outbox-queue.js';
 import { isReportError } from './report-error.js';
 
 /** Sends one report; throws ReportError to say what a failure means, anything else is retried. */
@@ -66,25 +67,31 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
 
   /** Delivers the target's reports until none is pending, one fails, or the lease is lost. */
   const drain = async (target: string): Promise<void> => {
+    let delivered: { id: number; result: unknown } | undefined;
     for (;;) {
-      if (stopping) {
+      if (stopping && delivered === undefined) {
         await releaseTarget(pool, { target, sender });
         return;
       }
-      const next = await nextReport(pool, { sender, target, leaseMs });
-      if (next.superseded > 0) metrics.reports.inc({ kind: 'any', outcome: 'superseded' }, next.superseded);
+      // Records the previous delivery and reads the next report in one round trip.
+      const next = await nextReport(pool, { sender, target, leaseMs, ...(delivered === undefined ? {} : { delivered }) });
+      if (delivered !== undefined && !next.recorded) logger.warn({ report: delivered.id, target }, 'delivered, but the target was taken over meanwhile (the lease ran out); the new owner may send it again');
+      delivered = undefined;
+      if (next.superseded > 0) metrics.reports.inc({ kind: 'superseded-edit', outcome: 'superseded' }, next.superseded);
       if (next.lost) return;
       const report = next.report;
-      if (report === undefined) {
+      if (report === undefined || stopping) {
         await releaseTarget(pool, { target, sender });
         return;
       }
-      if (!(await deliverOne(report))) return;
+      const outcome = await deliverOne(report);
+      if (outcome === 'stop') return;
+      if (outcome !== 'next') delivered = outcome;
     }
   };
 
-  /** true: go on with the target's next report; false: the target was deferred or lost. */
-  const deliverOne = async (report: PendingReport): Promise<boolean> => {
+  /** The delivery to record with the next read, `next` (failed for good: go on) or `stop` (deferred). */
+  const deliverOne = async (report: PendingReport): Promise<{ id: number; result: unknown } | 'next' | 'stop'> => {
     const log = logger.child({ report: report.id, target: report.target, kind: report.kind, attempt: report.attempts + 1 });
     const deliverer = options.deliverers[report.kind];
     const began = performance.now();
@@ -92,30 +99,28 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
       if (deliverer === undefined) throw new Error(`no deliverer for reports of kind ${report.kind} in this process`);
       const result = await deliverer(report);
       metrics.reportDuration.observe({ kind: report.kind }, (performance.now() - began) / 1000);
-      const marked = await markDelivered(pool, { id: report.id, target: report.target, sender, result });
       metrics.reports.inc({ kind: report.kind, outcome: 'delivered' });
-      if (!marked) log.warn('delivered, but the target was taken over meanwhile (the lease ran out); the new owner may send it again');
-      return marked;
+      return { id: report.id, result };
     } catch (error) {
       const message = messageOf(error).slice(0, 2000);
       if (isReportError(error) && error.kind === 'rejected') {
         metrics.reports.inc({ kind: report.kind, outcome: 'failed' });
         log.error({ err: { message } }, 'report rejected by the API; recorded as failed, the target goes on');
-        return markFailed(pool, { id: report.id, target: report.target, sender, error: message });
+        return (await markFailed(pool, { id: report.id, target: report.target, sender, error: message })) ? 'next' : 'stop';
       }
       if (report.attempts + 1 >= maxAttempts) {
         metrics.reports.inc({ kind: report.kind, outcome: 'failed' });
         log.error({ err: { message } }, `report not delivered after ${maxAttempts} attempts; recorded as failed, the target goes on`);
-        return markFailed(pool, { id: report.id, target: report.target, sender, error: `${message} (gave up after ${maxAttempts} attempts)` });
+        return (await markFailed(pool, { id: report.id, target: report.target, sender, error: `${message} (gave up after ${maxAttempts} attempts)` })) ? 'next' : 'stop';
       }
       const rateLimited = isReportError(error) && error.kind === 'rate-limited';
       const delayMs = rateLimited && error.retryAfterMs !== undefined ? error.retryAfterMs : Math.min(MAX_BACKOFF_MS, retryBaseMs * 2 ** report.attempts);
       metrics.reports.inc({ kind: report.kind, outcome: rateLimited ? 'rate_limited' : 'retried' });
-      log.warn({ err: { message }, delayMs }, rateLimited ? 'rate limited; the target waits as the API asked' : 'delivery failed; the target tries again after a backoff');
-      await deferTarget(pool, { id: report.id, target: report.target, sender, error: message, delayMs });
+      log.warn({ err: { message }, delayMs }, rateLimited ? 'rate limited; the target and its group wait as the API asked' : 'delivery failed; the target tries again after a backoff');
+      await deferTarget(pool, { id: report.id, target: report.target, sender, error: message, delayMs, group: rateLimited });
       // The target may be due before the next poll: look again when it is.
       if (delayMs < options.pollIntervalMs) setTimeout(fill, delayMs + 5).unref();
-      return false;
+      return 'stop';
     }
   };
 

@@ -9,8 +9,9 @@
  * (github/describe-run-status.ts).
  *
  * No supersede key: every transition reaches GitHub in order (pending, then success), as users
- * read a commit's status history; the outbox's per-repository order keeps a late pending from
- * overwriting a success.
+ * read a commit's status history. The target `github:<repo>|status:<sha>:<pipeline>` is one
+ * status context on one commit (github/deliver-github-reports.ts): the outbox's order within it
+ * keeps a late pending from overwriting a success, and other contexts and commits go out beside it.
  */
 import type { Queryable } from '../db/with-transaction.js';
 import { OUTBOX_CHANNEL } from '../outbox/enqueue-report.js';
@@ -21,7 +22,7 @@ export async function reportRunStates(client: Queryable, runIds: readonly number
   if (runIds.length === 0) return 0;
   const { rows } = await client.query<{ reported: number }>(
     `with reports as (
-       select 'github:' || substr(s.id, 8) as target,
+       select 'github:' || substr(s.id, 8) || '|status:' || v.source_ref || ':' || r.pipeline_id as target,
               jsonb_build_object(
                 'installationId', s.installation_id, 'repository', substr(s.id, 8), 'sha', v.source_ref,
                 'pipelineId', r.pipeline_id, 'runId', r.id, 'state', r.state,

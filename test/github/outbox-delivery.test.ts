@@ -119,11 +119,11 @@ describe('the outbox delivers through GitHub failures', () => {
     await expect.poll(async () => (await outboxRows([runId])).map((r) => r.state), { timeout: 5000 }).toEqual(['delivered', 'delivered']);
     const rows = await outboxRows([runId]);
     expect(rows.map((r) => ({ target: r.target, state: r.state, attempts: r.attempts, last_error: r.last_error }))).toEqual([
-      { target: 'github:acme/alpha', state: 'delivered', attempts: 4, last_error: null },
-      { target: 'github:acme/alpha', state: 'delivered', attempts: 1, last_error: null },
+      { target: expect.stringMatching(/^github:acme\/alpha\|status:[0-9a-f]{40}:alpha$/), state: 'delivered', attempts: 4, last_error: null },
+      { target: rows[0]!.target, state: 'delivered', attempts: 1, last_error: null },
     ]);
-    // The repository remembers why it waited last.
-    expect((await o.pool.query("select last_error from dfm.outbox_target where target = 'github:acme/alpha'")).rows[0].last_error).toMatch(/GitHub answered 500/);
+    // The status context's lane remembers why it waited last.
+    expect((await o.pool.query('select last_error from dfm.outbox_target where target = $1', [rows[0]!.target])).rows[0].last_error).toMatch(/GitHub answered 500/);
     standIn.assertNoViolations();
   });
 
