@@ -96,6 +96,8 @@ function dfmConfig(kafkaBrokers: readonly string[], dataDir: string, standIn: Pi
     DFM_SYNC_INTERVAL_MS: '0',
     DFM_POLL_INTERVAL_MS: '1000',
     DFM_DATA_DIR: dataDir,
+    // DFM_OUTBOX_CONCURRENCY from the environment, to compare lane counts (default 32).
+    ...(process.env['DFM_OUTBOX_CONCURRENCY'] ? { DFM_OUTBOX_CONCURRENCY: process.env['DFM_OUTBOX_CONCURRENCY'] } : {}),
   });
 }
 

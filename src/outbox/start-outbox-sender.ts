@@ -20,7 +20,7 @@ import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import { OUTBOX_CHANNEL } from './enqueue-report.js';
-import { claimTargets, deferTarget, markFailed, nextReport, pruneOutbox, releaseTarget, type PendingReport } from './outbox-queue.js';
+import { claimTargets, deferTarget, healTargets, markFailed, nextReport, pruneOutbox, releaseTarget, type PendingReport } from './outbox-queue.js';
 import { isReportError } from './report-error.js';
 
 /** Sends one report; throws ReportError to say what a failure means, anything else is retried. */
@@ -34,7 +34,7 @@ export interface OutboxSenderOptions {
   readonly metrics: Metrics;
   readonly deliverers: Deliverers;
   readonly pollIntervalMs: number;
-  /** Targets drained at once by this process. Default 8 (GitHub allows 100 concurrent requests). */
+  /** Targets drained at once by this process. Default 8 (GitHub allows 100 concurrent requests; DFM_OUTBOX_CONCURRENCY sets 32). */
   readonly concurrency?: number;
   /** A claimed target's lease, renewed with every report. Default 60000 ms. */
   readonly leaseMs?: number;
@@ -161,7 +161,11 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
     onNotification: () => fill(),
     onListening: () => fill(),
   });
-  const poll = setInterval(fill, options.pollIntervalMs);
+  const poll = setInterval(() => {
+    healTargets(pool)
+      .catch((error: unknown) => logger.warn({ err: { message: messageOf(error) } }, 'could not check the outbox targets'))
+      .finally(fill);
+  }, options.pollIntervalMs);
   const prune = setInterval(() => {
     pruneOutbox(pool).catch((error: unknown) => logger.warn({ err: { message: messageOf(error) } }, 'could not prune the outbox'));
   }, 10 * 60_000);
