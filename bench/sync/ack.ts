@@ -54,7 +54,7 @@ function run(target: AckTarget, options: { seconds: number; connections: number;
   });
 }
 
-/** Same HMAC check as dfm's verifySignature, on the raw bytes, in constant time. */
+/** Same HMAC check as dfm's verifySignature (src/lib/verify-signature.ts), on the raw bytes, in constant time. */
 function verify(secret: string, body: Buffer, header: string | undefined): boolean {
   const given = (header ?? '').trim().replace(/^sha256=/i, '');
   if (!/^[0-9a-f]{64}$/i.test(given)) return false;

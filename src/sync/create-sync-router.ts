@@ -8,12 +8,13 @@
  *   in constant time, before the body is read. The body may name `source` and a commit (`sha`, or
  *   a push payload's `after` / `checkout_sha`); the answer is 202 with the queued jobs.
  */
-import { timingSafeEqual, createHmac } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import express, { Router, type Request } from 'express';
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
+import { verifySignature } from '../lib/verify-signature.js';
 import { requestSync } from './request-sync.js';
 import { getSyncStatus } from './get-sync-status.js';
 import { listSyncSources } from './sync-source.js';
@@ -83,14 +84,6 @@ function parseBody(body: Buffer): { source?: string; sha?: string } | string {
   const candidate = [o.sha, o.after, o.checkout_sha].find((v) => typeof v === 'string') as string | undefined;
   const sha = candidate !== undefined && SHA.test(candidate.toLowerCase()) && !/^0+$/.test(candidate) ? candidate.toLowerCase() : undefined;
   return { ...(source === undefined ? {} : { source }), ...(sha === undefined ? {} : { sha }) };
-}
-
-export function verifySignature(secret: string, body: Buffer, header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const given = header.trim().replace(/^sha256=/i, '');
-  if (!/^[0-9a-f]{64}$/i.test(given)) return false;
-  const expected = createHmac('sha256', secret).update(body).digest();
-  return timingSafeEqual(Buffer.from(given, 'hex'), expected);
 }
 
 function hasAdminToken(req: Request, config: Config): boolean {
