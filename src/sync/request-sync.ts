@@ -34,8 +34,11 @@ export interface RequestedSync extends EnqueuedJob {
  * socket write and wake-up (~15 % of its CPU at saturation, bench/sync-ack-profile.ts).
  */
 export async function requestSyncOfSources(db: Queryable, request: Omit<SyncRequest, 'sourceId' | 'confirm'> & { sourceId?: string }): Promise<RequestedSync[]> {
-  const { rows } = await db.query<{ source_id: string; id: string | null; created: boolean }>(
-    `with source as (
+  const { rows } = await db.query<{ source_id: string; id: string | null; created: boolean }>({
+    // Named: each connection parses and plans it once. Planning this statement on every request was
+    // most of PostgreSQL's CPU per request (0.68 ms; named 0.11 ms; the bare server's INSERT 0.29).
+    name: 'dfm.request-sync-of-sources',
+    text: `with source as (
        select id from dfm.sync_source where enabled and kind <> 'local' and ($1::text is null or id = $1)),
      added as (
        insert into dfm.job (kind, key, payload)
@@ -49,8 +52,8 @@ export async function requestSyncOfSources(db: Queryable, request: Omit<SyncRequ
        left join dfm.job p on a.id is null and p.key = $3 || s.id || $4 and p.state = 'pending'
        cross join (select count(*) from notified) as sent
       order by s.id`,
-    [request.sourceId ?? null, SYNC_JOB, KEY_PREFIX, syncKeySuffix(request), request.trigger, request.sha ?? null, JOBS_CHANNEL],
-  );
+    values: [request.sourceId ?? null, SYNC_JOB, KEY_PREFIX, syncKeySuffix(request), request.trigger, request.sha ?? null, JOBS_CHANNEL],
+  });
   return Promise.all(
     rows.map(async (row) => {
       // Its pending job was claimed between the insert's conflict and the join: enqueue anew.
