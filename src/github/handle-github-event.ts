@@ -33,7 +33,7 @@ export async function handleGitHubEvent(deps: { pool: pg.Pool; app: GitHubApp | 
   if (event === 'push') result = await handlePush(deps.pool, payload as PushPayload);
   else if (event === 'installation' || event === 'installation_repositories') result = await handleInstallation(deps, payload);
   else result = { ignored: true };
-  await deps.pool.query(`update dfm.webhook_delivery set outcome = 'handled', handled_at = now() where delivery_id = $1`, [deliveryId]);
+  await deps.pool.query({ name: 'dfm.delivery-handled', text: `update dfm.webhook_delivery set outcome = 'handled', handled_at = now() where delivery_id = $1`, values: [deliveryId] });
   log.info(result, `GitHub ${event} delivery handled`);
   return result;
 }
