@@ -75,7 +75,8 @@ export async function startBareServer(databaseUrl: string, secret: string): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (!verify(secret, body, req.headers['x-dfm-signature-256'] as string | undefined)) {
+      const signature = req.headers['x-dfm-signature-256'] ?? req.headers['x-hub-signature-256'];
+      if (!verify(secret, body, signature as string | undefined)) {
         res.writeHead(401).end();
         return;
       }
