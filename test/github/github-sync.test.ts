@@ -180,6 +180,11 @@ describe('the GitHub App', () => {
     // A manual redelivery (same id) later changes nothing either.
     expect((await deliver('push', payload, { id })).status).toBe(200);
     expect(await count("dfm.job where kind = 'github-event' and key = $1", [`delivery:${id}`])).toBe(1);
+    // Another delivery of the now active commit is handled without a sync job.
+    const again = randomUUID();
+    expect((await deliver('push', payload, { id: again })).status).toBe(200);
+    await expect.poll(async () => (await o.pool.query('select outcome from dfm.webhook_delivery where delivery_id = $1', [again])).rows[0]?.outcome, { timeout: 5000 }).toBe('handled');
+    expect(await count("dfm.job where kind = 'sync' and payload->>'sha' = $1", [after])).toBe(1);
   });
 
   it('acknowledges an event dfm does nothing with, records it as ignored and queues no job', async () => {

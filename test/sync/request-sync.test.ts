@@ -39,6 +39,11 @@ describe('requestSyncOfSources', () => {
     expect((await requestSync(o.pool, { sourceId: 'git:one', trigger: 'poll' })).id).toBe(one!.id);
     expect(await requestSyncOfSources(o.pool, { trigger: 'webhook', sourceId: 'local' })).toEqual([]);
     expect(await requestSyncOfSources(o.pool, { trigger: 'webhook', sourceId: 'git:nope' })).toEqual([]);
+    // The source's active commit needs no sync: no job, and none absorbed.
+    const active = 'b'.repeat(40);
+    await o.pool.query("update dfm.sync_source set active_sha = $1 where id = 'git:one'", [active]);
+    expect(await requestSyncOfSources(o.pool, { trigger: 'webhook', sourceId: 'git:one', sha: active })).toEqual([{ sourceId: 'git:one', id: null, created: false }]);
+    expect((await o.pool.query('select count(*)::int as n from dfm.job where key = $1', [`sync:git:one:${active}`])).rows[0].n).toBe(0);
     await o.pool.query("update dfm.sync_source set enabled = false where id = 'git:one'");
     expect((await requestSyncOfSources(o.pool, { trigger: 'webhook' })).map((r) => r.sourceId)).toEqual(['github:acme/two']);
   });
