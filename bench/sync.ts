@@ -3,7 +3,10 @@
  * git daemon source) and through the GitHub App webhook (probot, smart-HTTP source behind
  * installation tokens from the GitHub API stand-in), on a repository of 100 pipelines; and webhook
  * acknowledgement latency/throughput with autocannon at 100 req/s and at saturation, beside a bare
- * node:http server that verifies the same HMAC and does one INSERT, in the same run.
+ * node:http server that verifies the same HMAC and does one INSERT of the same request's body, in
+ * the same run. The acknowledgement is measured twice: dfm as an ingress-only replica
+ * (`dfm serve --role web`, its own process, while the bench's dfm handles the jobs it records) —
+ * the figures the bars judge — and the one-process dfm (role all) beside it as info.
  *
  *   npx tsx bench/sync.ts             # 30 samples per path, 10 s autocannon runs
  *   npx tsx bench/sync.ts --quick     # 10 samples per path, 5 s autocannon runs
