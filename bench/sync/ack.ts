@@ -54,7 +54,7 @@ function run(target: AckTarget, options: { seconds: number; connections: number;
   });
 }
 
-/** Same HMAC check as dfm's verifySignature, on the raw bytes, in constant time. */
+/** Same HMAC check as dfm's verifySignature (src/lib/verify-signature.ts), on the raw bytes, in constant time. */
 function verify(secret: string, body: Buffer, header: string | undefined): boolean {
   const given = (header ?? '').trim().replace(/^sha256=/i, '');
   if (!/^[0-9a-f]{64}$/i.test(given)) return false;
@@ -75,7 +75,8 @@ export async function startBareServer(databaseUrl: string, secret: string): Prom
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (!verify(secret, body, req.headers['x-dfm-signature-256'] as string | undefined)) {
+      const signature = req.headers['x-dfm-signature-256'] ?? req.headers['x-hub-signature-256'];
+      if (!verify(secret, body, signature as string | undefined)) {
         res.writeHead(401).end();
         return;
       }

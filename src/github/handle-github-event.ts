@@ -40,7 +40,7 @@ export async function handleGitHubEvent(deps: { pool: pg.Pool; app: GitHubApp | 
   else if (deps.app === undefined) result = { ignored: true, reason: 'the GitHub App is not configured in this process' };
   else if (event === 'issue_comment') result = await handlePrCommand({ ...deps, app: deps.app }, payload, job.id);
   else result = await handleReviewEvent({ ...deps, app: deps.app }, event, payload, job.id);
-  await deps.pool.query(`update dfm.webhook_delivery set outcome = 'handled', handled_at = now() where delivery_id = $1`, [deliveryId]);
+  await deps.pool.query({ name: 'dfm.delivery-handled', text: `update dfm.webhook_delivery set outcome = 'handled', handled_at = now() where delivery_id = $1`, values: [deliveryId] });
   log.info(result, `GitHub ${event} delivery handled`);
   return result;
 }
@@ -50,13 +50,21 @@ async function handlePush(pool: pg.Pool, push: PushPayload): Promise<Record<stri
     return { syncs: [], reason: 'a branch deletion or a push without a commit' };
   }
   const branch = push.ref.replace(/^refs\/heads\//, '');
+  const sha = push.after.toLowerCase();
   const sources = (await listSyncSources(pool, { enabledOnly: true })).filter((s) => pushReaches(s, push, branch));
   const syncs: string[] = [];
+  const active: string[] = [];
   for (const source of sources) {
-    await requestSync(pool, { sourceId: source.id, trigger: 'github-push', sha: push.after.toLowerCase() });
+    // The pushed commit is already active (a redelivery, a re-pushed head): a sync job would only
+    // find that out (run-sync.ts skips it), after a claim, the source's lock and four more statements.
+    if (source.activeSha === sha) {
+      active.push(source.id);
+      continue;
+    }
+    await requestSync(pool, { sourceId: source.id, trigger: 'github-push', sha });
     syncs.push(source.id);
   }
-  return { syncs, branch, sha: push.after };
+  return { syncs, ...(active.length > 0 ? { alreadyActive: active } : {}), branch, sha: push.after };
 }
 
 /** A push reaches a source when it is to the source's repository and to the branch it syncs. */

@@ -25,8 +25,9 @@ export async function enqueueJob(db: Queryable, job: NewJob): Promise<EnqueuedJo
   // One statement, one round trip: the insert, and the NOTIFY only when a job was added (a job
   // that took an existing pending one's place was announced when that one was added; measured with
   // bench/sync.ts, a NOTIFY per absorbed request made every worker re-claim for nothing).
-  const { rows } = await db.query<{ id: string; created: boolean }>(
-    `with added as (
+  const { rows } = await db.query<{ id: string; created: boolean }>({
+    name: 'dfm.enqueue-job',
+    text: `with added as (
        insert into dfm.job (kind, key, payload, max_attempts) values ($1, $2, $3::jsonb, $4)
        on conflict (key) where state = 'pending' do nothing
        returning id),
@@ -35,8 +36,8 @@ export async function enqueueJob(db: Queryable, job: NewJob): Promise<EnqueuedJo
      union all
      select id, false from dfm.job where key = $2 and state = 'pending' and not exists (select 1 from added)
      limit 1`,
-    [job.kind, job.key ?? null, JSON.stringify(job.payload), job.maxAttempts ?? 5, JOBS_CHANNEL],
-  );
+    values: [job.kind, job.key ?? null, JSON.stringify(job.payload), job.maxAttempts ?? 5, JOBS_CHANNEL],
+  });
   const row = rows[0];
   // The pending job was claimed between the insert's conflict and the select: enqueue anew.
   if (row === undefined) return enqueueJob(db, job);

@@ -16,6 +16,7 @@ import { watchKafkaTriggers } from '../scheduler/watch-kafka-triggers.js';
 import { syncLocalPipelines } from '../sync/sync-local-pipelines.js';
 import { enqueueJob } from '../jobs/enqueue-job.js';
 import { startJobRunner } from '../jobs/start-job-runner.js';
+import { createJobNotifier } from '../jobs/create-job-notifier.js';
 import { createGitHubIngress } from '../github/create-github-ingress.js';
 import { gitHubAppFor } from '../github/create-github-app.js';
 import { createSyncRouter } from '../sync/create-sync-router.js';
@@ -97,12 +98,14 @@ export const serviceRoles: RoleRegistry = {
     return { name: 'reporter', stop: () => sender.stop() };
   } },
   github: { http: true, start: async ({ config, logger, pool, metrics }) => {
-    const app = gitHubAppFor(config, logger);
-    if (app === undefined) {
+    if (config.github === undefined) {
       logger.debug('GitHub App integration is off (set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET)');
       return { name: 'GitHub webhook ingress', stop: async () => undefined };
     }
-    return { name: 'GitHub webhook ingress', routers: [await createGitHubIngress({ app, pool, logger, metrics })], stop: async () => undefined };
+    // The ingress needs only the webhook secret; the App (probot: tokens, Octokit) lives with the
+    // workers that call GitHub, so an ingress-only replica (`--role web`) builds none.
+    const notifier = createJobNotifier(pool, logger);
+    return { name: 'GitHub webhook ingress', routers: [createGitHubIngress({ webhookSecret: config.github.webhookSecret, pool, notifier, logger, metrics })], stop: () => notifier.stop() };
   } },
   sync: { http: true, start: async ({ config, logger, pool, metrics }) => ({
     name: 'sync API',

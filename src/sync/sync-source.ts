@@ -43,12 +43,17 @@ const COLUMNS = `id, kind, url, branch, path, installation_id as "installationId
   active_commit as "activeCommit", activated_at as "activatedAt", held_prune as "heldPrune", last_checked_at as "lastCheckedAt"`;
 
 export async function loadSyncSource(db: Queryable, id: string): Promise<SyncSource | undefined> {
-  const { rows } = await db.query(`select ${COLUMNS} from dfm.sync_source where id = $1`, [id]);
+  const { rows } = await db.query({ name: 'dfm.load-sync-source', text: `select ${COLUMNS} from dfm.sync_source where id = $1`, values: [id] });
   return rows[0] === undefined ? undefined : syncSourceSchema.parse(rows[0]);
 }
 
 export async function listSyncSources(db: Queryable, options: { enabledOnly?: boolean } = {}): Promise<SyncSource[]> {
-  const { rows } = await db.query(`select ${COLUMNS} from dfm.sync_source ${options.enabledOnly ? 'where enabled' : ''} order by id`);
+  // Named (one name per text): the query of every GitHub delivery's job, planned once per connection.
+  const { rows } = await db.query(
+    options.enabledOnly
+      ? { name: 'dfm.list-enabled-sync-sources', text: `select ${COLUMNS} from dfm.sync_source where enabled order by id` }
+      : { name: 'dfm.list-sync-sources', text: `select ${COLUMNS} from dfm.sync_source order by id` },
+  );
   return rows.map((row) => syncSourceSchema.parse(row));
 }
 

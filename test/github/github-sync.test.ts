@@ -149,6 +149,21 @@ describe('the GitHub App', () => {
     expect(http.requests.length).toBe(fetchesBefore);
   });
 
+  it("answers as probot did: 415 for another content type, 400 for a missing header and for a signed body that is not JSON, storing nothing", async () => {
+    const deliveriesBefore = await count('dfm.webhook_delivery');
+    const body = JSON.stringify(example('ping'));
+    const headers = async (text: string) => ({ 'content-type': 'application/json', 'x-github-event': 'ping', 'x-github-delivery': randomUUID(), 'x-hub-signature-256': await sign(WEBHOOK_SECRET, text) });
+    const post = async (text: string, h: Record<string, string>, path = '/api/github/webhooks') => (await fetch(`${base}${path}`, { method: 'POST', headers: h, body: text })).status;
+    expect(await post(body, { ...(await headers(body)), 'content-type': 'application/x-www-form-urlencoded' })).toBe(415);
+    const { 'x-github-delivery': _omitted, ...withoutDelivery } = await headers(body);
+    expect(await post(body, withoutDelivery)).toBe(400);
+    expect(await post('{"zen": not json', await headers('{"zen": not json'))).toBe(400);
+    expect(await count('dfm.webhook_delivery')).toBe(deliveriesBefore);
+    // A query string does not change the endpoint (probot compared the path alone).
+    expect(await post(body, await headers(body), '/api/github/webhooks?from=test')).toBe(200);
+    expect(await count('dfm.webhook_delivery')).toBe(deliveriesBefore + 1);
+  });
+
   it('makes one sync of ten concurrent copies of one delivery', async () => {
     const before = (await widgets.git('rev-parse', 'HEAD')).trim();
     await widgets.write('pipelines/widgets.yaml', pipeline('widgets', 'select 3'));
@@ -165,6 +180,11 @@ describe('the GitHub App', () => {
     // A manual redelivery (same id) later changes nothing either.
     expect((await deliver('push', payload, { id })).status).toBe(200);
     expect(await count("dfm.job where kind = 'github-event' and key = $1", [`delivery:${id}`])).toBe(1);
+    // Another delivery of the now active commit is handled without a sync job.
+    const again = randomUUID();
+    expect((await deliver('push', payload, { id: again })).status).toBe(200);
+    await expect.poll(async () => (await o.pool.query('select outcome from dfm.webhook_delivery where delivery_id = $1', [again])).rows[0]?.outcome, { timeout: 5000 }).toBe('handled');
+    expect(await count("dfm.job where kind = 'sync' and payload->>'sha' = $1", [after])).toBe(1);
   });
 
   it('acknowledges an event dfm does nothing with, records it as ignored and queues no job', async () => {
