@@ -1,5 +1,5 @@
 /**
- * Webhook acknowledgement: autocannon against an HTTP endpoint at a fixed rate and at saturation,
+ * Webhook acknowledgement: an evenly spaced fixed rate (load-worker.mjs) and autocannon at saturation,
  * and the bare baseline (node:http that verifies the same HMAC and does one INSERT).
  */
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -29,7 +29,7 @@ export interface AckTarget {
   readonly freshDelivery?: boolean;
 }
 
-/** One autocannon run: `rate` req/s over all connections (undefined = as fast as it answers). */
+/** One load run: `rate` req/s evenly spaced (undefined = autocannon, as fast as it answers). */
 export async function measureAck(label: string, target: AckTarget, options: { seconds: number; connections: number; rate?: number }): Promise<AckResult> {
   return { label, ...(await run(target, options)) };
 }
