@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { listenToChannels } from '../db/listen-channels.js';
 import { isDfmError, messageOf } from '../lib/errors.js';
+import { fillSlots } from '../lib/fill-slots.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import { JOBS_CHANNEL } from './enqueue-job.js';
@@ -69,37 +70,15 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
   const leaseMs = options.leaseMs ?? 60_000;
   const worker = jobWorkerId();
   const kinds = Object.keys(options.handlers);
-  const running = new Set<Promise<unknown>>();
-  let stopping = false;
-  let claiming: Promise<void> | undefined;
-  let again = false;
-
-  const fill = (): void => {
-    if (stopping) return;
-    if (claiming !== undefined) {
-      again = true;
-      return;
-    }
-    claiming = (async () => {
-      do {
-        again = false;
-        const free = concurrency - running.size;
-        if (free <= 0) return;
-        const jobs = await claimJobs(options.pool, { worker, kinds, leaseMs, limit: free }).catch((error: unknown) => {
-          options.logger.warn({ err: { message: messageOf(error) } }, 'could not claim jobs; trying again at the next poll');
-          return [];
-        });
-        for (const job of jobs) {
-          const task = runClaimedJob({ ...options, leaseMs, worker }, job).finally(() => {
-            running.delete(task);
-            fill();
-          });
-          running.add(task);
-        }
-        if (jobs.length === free) again = true;
-      } while (again && !stopping);
-    })().finally(() => (claiming = undefined));
-  };
+  const slots = fillSlots({
+    slots: concurrency,
+    claim: (limit) => claimJobs(options.pool, { worker, kinds, leaseMs, limit }),
+    run: (job) => runClaimedJob({ ...options, leaseMs, worker }, job),
+    logger: options.logger,
+    what: 'jobs',
+    failedMessage: (job) => `job ${job.id} left mid-way; its lease lets another worker take it`,
+  });
+  const fill = slots.fill;
 
   const listener = listenToChannels({
     databaseUrl: options.databaseUrl,
@@ -120,13 +99,11 @@ export function startJobRunner(options: JobRunnerOptions): JobRunner {
 
   return {
     async stop() {
-      stopping = true;
       clearInterval(poll);
       clearInterval(prune);
       await listener.stop();
-      await claiming;
       // A job in flight finishes (a sync is bounded by DFM_GIT_TIMEOUT_MS); its lease covers a crash.
-      await Promise.allSettled([...running]);
+      await slots.stop();
     },
   };
 }

@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { listenToChannels } from '../db/listen-channels.js';
 import { messageOf } from '../lib/errors.js';
+import { fillSlots } from '../lib/fill-slots.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
 import { OUTBOX_CHANNEL } from './enqueue-report.js';
@@ -60,10 +61,7 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
   const retryBaseMs = options.retryBaseMs ?? 1000;
   const sender = `${hostname()}:${process.pid}:outbox:${++sequence}`;
   const { pool, logger, metrics } = options;
-  const draining = new Set<Promise<void>>();
   let stopping = false;
-  let claiming: Promise<void> | undefined;
-  let again = false;
 
   /** Delivers the target's reports until none is pending, one fails, or the lease is lost. */
   const drain = async (target: string): Promise<void> => {
@@ -124,34 +122,15 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
     }
   };
 
-  const fill = (): void => {
-    if (stopping) return;
-    if (claiming !== undefined) {
-      again = true;
-      return;
-    }
-    claiming = (async () => {
-      do {
-        again = false;
-        const free = concurrency - draining.size;
-        if (free <= 0) return;
-        const targets = await claimTargets(pool, { sender, leaseMs, limit: free }).catch((error: unknown) => {
-          logger.warn({ err: { message: messageOf(error) } }, 'could not claim outbox targets; trying again at the next poll');
-          return [];
-        });
-        for (const target of targets) {
-          const task = drain(target)
-            .catch((error: unknown) => logger.warn({ err: { message: messageOf(error) }, target }, 'outbox target left mid-way; its lease lets another sender take it'))
-            .finally(() => {
-              draining.delete(task);
-              fill();
-            });
-          draining.add(task);
-        }
-        if (targets.length === free) again = true;
-      } while (again && !stopping);
-    })().finally(() => (claiming = undefined));
-  };
+  const slots = fillSlots({
+    slots: concurrency,
+    claim: (limit) => claimTargets(pool, { sender, leaseMs, limit }),
+    run: drain,
+    logger,
+    what: 'outbox targets',
+    failedMessage: (target) => `outbox target ${target} left mid-way; its lease lets another sender take it`,
+  });
+  const fill = slots.fill;
 
   const listener = listenToChannels({
     databaseUrl: options.databaseUrl,
@@ -177,9 +156,8 @@ export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
       clearInterval(poll);
       clearInterval(prune);
       await listener.stop();
-      await claiming;
-      // A delivery in flight finishes (one API request); the others' targets are released.
-      await Promise.allSettled([...draining]);
+      // A delivery in flight finishes (one API request) and is recorded; the targets are released.
+      await slots.stop();
     },
   };
 }
