@@ -29,6 +29,7 @@ import { loadActivePipeline } from '../runs/load-active-pipeline.js';
 import { retryRun } from '../runs/retry-run.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
 import { triggerRun } from '../runs/trigger-run.js';
+import { limitConcurrency } from './limit-concurrency.js';
 import { readRawBody } from './read-raw-body.js';
 import { streamRunEvents } from './stream-run-events.js';
 import { createTokenBuckets } from './token-bucket.js';
@@ -57,6 +58,8 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   const tokenDigests = config.apiTokens.map((token) => ({ token, digest: digest(token.token) }));
   const router = Router();
   const rawBody = readRawBody(config.hooksBodyLimitBytes);
+  // A third of the pool for webhooks and run requests: the rest stays free for /healthz, claims and heartbeats.
+  const gate = limitConcurrency(Math.max(1, Math.floor((pool.options.max ?? 10) / 3)), 1000);
 
   const notFound = (req: Request, res: Response) => res.status(404).json({ error: { code: 'NOT_FOUND', message: `No API route ${req.method} ${req.originalUrl}.` } });
   const tooMany = (res: Response, retryAfterS: number, message: string) => res.status(429).set('retry-after', String(retryAfterS)).json({ error: { code: 'RATE_LIMITED', message } });
@@ -75,6 +78,11 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   };
 
   router.post('/api/hooks/:pipeline', rawBody, async (req, res) => {
+    const done = await gate.run(() => receiveHook(req, res));
+    if (done === undefined) tooMany(res, 1, 'dfm is busy with other deliveries; retry after 1 s.');
+  });
+
+  const receiveHook = async (req: Request, res: Response): Promise<true> => {
     const pipelineId = String(req.params.pipeline);
     const active = await loadActivePipeline(pool, pipelineId).catch((error: unknown) => {
       if (isDfmError(error) && error.code === 'PIPELINE_UNKNOWN') return undefined;
@@ -85,7 +93,7 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
     if (active === undefined || trigger === undefined || secret === undefined) {
       if (trigger !== undefined) logger.error({ pipeline: pipelineId }, `webhook of ${pipelineId} refused: set ${webhookSecretVariable(trigger.secret)}`);
       notFound(req, res);
-      return;
+      return true;
     }
     const body = req.body as Buffer;
     const authorized = trigger.auth === 'bearer'
@@ -93,27 +101,27 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       : verifyHookSignature(secret, body, { timestamp: req.get('x-dfm-timestamp'), signature: req.get('x-dfm-signature-256') }, now());
     if (!authorized) {
       res.status(401).json(UNAUTHORIZED);
-      return;
+      return true;
     }
     if (active.paused) {
       res.status(409).json({ error: { code: 'PIPELINE_PAUSED', message: `Pipeline "${pipelineId}" is paused; unpause it before sending deliveries.` } });
-      return;
+      return true;
     }
     const parsed = parseJsonObject(body);
     if (typeof parsed === 'string') {
       res.status(parsed.startsWith('The body is not JSON') ? 400 : 422).json({ error: { code: 'BODY_INVALID', message: parsed } });
-      return;
+      return true;
     }
     const { [trigger.idempotencyField ?? '\0']: fieldKey, ...params } = parsed;
     const key = req.get('idempotency-key') ?? (typeof fieldKey === 'string' || typeof fieldKey === 'number' ? String(fieldKey) : undefined);
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       res.status(400).json({ error: { code: 'IDEMPOTENCY_KEY_INVALID', message: 'Idempotency-Key must be 1–200 printable ASCII characters.' } });
-      return;
+      return true;
     }
     const rate = pipelineBuckets.take(pipelineId, now());
     if (!rate.allowed) {
       tooMany(res, rate.retryAfterS, `Too many runs requested for "${pipelineId}" (DFM_HOOKS_PIPELINE_RATE per second); retry after ${rate.retryAfterS} s.`);
-      return;
+      return true;
     }
     try {
       const run = await triggerRun(pool, {
@@ -132,7 +140,8 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
     } catch (error) {
       if (!refuse(res, error)) throw error;
     }
-  });
+    return true;
+  };
 
   /** The API token of the request, or a 401 sent. */
   const authenticate = (req: Request, res: Response): ApiToken | undefined => {
