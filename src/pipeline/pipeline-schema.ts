@@ -143,7 +143,15 @@ const kafkaTriggerSchema = z
 
 const webhookTriggerSchema = z
   .strictObject({
-    secret: patternString(WEBHOOK_SECRET_NAME_PATTERN, 'invalid-secret-name', 'Secret name', WEBHOOK_SECRET_NAME_RULE).describe(
+    // Never echo the value: whoever wrote the secret itself here would see it in every check run.
+    secret: z
+      .string()
+      .refine((value: string) => WEBHOOK_SECRET_NAME_PATTERN.test(value), {
+        error: '"secret" takes the name of a secret in configuration, not a secret (the value is not shown)',
+        params: { code: 'invalid-secret-name', hint: `Use ${WEBHOOK_SECRET_NAME_RULE}, put the secret in that variable, and rotate it if this file was shared` },
+      })
+      .meta({ pattern: WEBHOOK_SECRET_NAME_PATTERN.source })
+      .describe(
       'Name of the secret in configuration: `orders` reads `DFM_WEBHOOK_SECRET_ORDERS`. Never the secret itself.',
     ),
     auth: z.enum(WEBHOOK_AUTH_MODES).default('signature').describe(
