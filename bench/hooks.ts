@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   const pipelines = join(temp, 'pipelines');
   execFileSync('mkdir', ['-p', pipelines]);
-  await writeFile(join(pipelines, 'bench-hook.yaml'), 'id: bench-hook\nparams:\n  amount: { type: number, default: 0 }\ntriggers:\n  - webhook: { secret: bench }\ntasks:\n  land: { type: postgres.sql, sql: "select :amount::numeric, :trigger_body::jsonb" }\n');
+  await writeFile(join(pipelines, 'bench-hook.yaml'), 'id: bench-hook\nparams:\n  amount: { type: number, default: 0 }\n  note: { type: string, default: "" }\ntriggers:\n  - webhook: { secret: bench }\ntasks:\n  land: { type: postgres.sql, sql: "select :amount::numeric, :note, :trigger_body::jsonb" }\n');
   const config = loadConfig({
     DATABASE_URL: url,
     KAFKA_BROKERS: kafka.brokers.join(','),
@@ -92,11 +92,15 @@ async function main(): Promise<void> {
   onStop('bare server', () => bare.close());
 
   // One signed body for the whole run: its timestamp stays inside the 5-minute window.
-  const body = JSON.stringify({ amount: 12.5, order: { id: 'A-1', lines: [1, 2, 3] } });
+  const body = JSON.stringify({ amount: 12.5, note: 'order A-1: 3 lines, paid by card' });
   const timestamp = String(Math.floor(Date.now() / 1000));
   const dfm: AckTarget = { url: `http://127.0.0.1:${service.port}/api/hooks/bench-hook`, headers: { 'content-type': 'application/json', 'x-dfm-timestamp': timestamp, 'x-dfm-signature-256': signHookBody(SECRET, timestamp, body) }, body };
   const baseline: AckTarget = { url: bare.url, headers: { 'content-type': 'application/json', 'x-dfm-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` }, body };
 
+  // A bench of refusals would be fast and wrong: the first request must create a run.
+  const first = await fetch(dfm.url, { method: 'POST', headers: dfm.headers, body });
+  if (first.status !== 202) throw new Error(`dfm answered ${first.status} ${await first.text()}`);
+  await first.arrayBuffer();
   log(`warm-up, then dfm and bare at ${FIXED_RATE} req/s, then both at saturation (${CONNECTIONS} connections), ${seconds} s each`);
   await warmUp(dfm, CONNECTIONS);
   await warmUp(baseline, CONNECTIONS);

@@ -28,7 +28,8 @@ import { getRunStatus } from '../runs/get-run-status.js';
 import { loadActivePipeline, type ActivePipeline } from '../runs/load-active-pipeline.js';
 import { retryRun } from '../runs/retry-run.js';
 import type { RunEventHub } from '../runs/run-event-hub.js';
-import { triggerRun } from '../runs/trigger-run.js';
+import type { RunOutcome, RunRequest } from '../runs/trigger-run.js';
+import { batchRunRequests } from './batch-run-requests.js';
 import { limitConcurrency } from './limit-concurrency.js';
 import { readRawBody } from './read-raw-body.js';
 import { rememberBriefly } from './remember-briefly.js';
@@ -63,13 +64,17 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   const tokenDigests = config.apiTokens.map((token) => ({ token, digest: digest(token.token) }));
   const router = Router();
   const rawBody = readRawBody(config.hooksBodyLimitBytes);
-  // A third of the pool for webhooks and run requests: the rest stays free for /healthz, claims and heartbeats.
-  // Both memos make a flood cheap: no database round trip to refuse a forged delivery or one for a
-  // full queue. Measured on the 2-core machine (load 9): 2,000 deliveries took 21 s and /healthz
-  // peaked at 336 ms with a lookup and a transaction per refusal; see the README for the figures after.
+  // Both memos make a flood cheap: no database round trip to refuse a forged delivery, one for an
+  // unknown pipeline or one for a full queue. Measured on the 2-core machine (load 9): 2,000
+  // deliveries took 21 s and /healthz peaked at 336 ms with a lookup and a transaction per refusal.
   const definitions = rememberBriefly<ActivePipeline | null>(DEFINITION_TTL_MS);
   const fullQueues = rememberBriefly<true>(FULL_QUEUE_TTL_MS);
-  const gate = limitConcurrency(Math.max(1, Math.floor((pool.options.max ?? 10) / 3)), 1000);
+  // A third of the pool for webhooks and run requests: the rest stays free for /healthz, claims and
+  // heartbeats. Run transactions wait their turn (at most one per pipeline, batch-run-requests.ts);
+  // definition lookups past 1,000 waiting are refused (429).
+  const share = Math.max(1, Math.floor((pool.options.max ?? 10) / 3));
+  const lookups = limitConcurrency(share, 1000);
+  const batcher = batchRunRequests({ pool, gate: limitConcurrency(share, Number.POSITIVE_INFINITY) });
 
   const notFound = (req: Request, res: Response) => res.status(404).json({ error: { code: 'NOT_FOUND', message: `No API route ${req.method} ${req.originalUrl}.` } });
   const tooMany = (res: Response, retryAfterS: number, message: string) => res.status(429).set('retry-after', String(retryAfterS)).json({ error: { code: 'RATE_LIMITED', message } });
@@ -88,26 +93,49 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   };
 
   router.post('/api/hooks/:pipeline', rawBody, async (req, res) => {
-    const done = await gate.run(() => receiveHook(req, res));
-    if (done === undefined) tooMany(res, 1, 'dfm is busy with other deliveries; retry after 1 s.');
+    await receiveHook(req, res);
   });
 
-  const receiveHook = async (req: Request, res: Response): Promise<true> => {
-    const pipelineId = String(req.params.pipeline);
-    let active = definitions.get(pipelineId, now()) ?? undefined;
-    if (active === undefined) {
-      active = await loadActivePipeline(pool, pipelineId).catch((error: unknown) => {
-        if (isDfmError(error) && error.code === 'PIPELINE_UNKNOWN') return undefined;
-        throw error;
-      });
-      definitions.set(pipelineId, active ?? null, now());
+  /** Sends the outcome of a run request: 202, or the refusal of this request or of its pipeline. */
+  const requestRun = async (res: Response, pipelineId: string, request: RunRequest): Promise<void> => {
+    let outcome: RunOutcome | 'busy';
+    try {
+      outcome = await batcher.submit(pipelineId, request);
+    } catch (error) {
+      if (!refuse(res, error)) throw error;
+      return;
     }
+    if (outcome === 'busy') tooMany(res, 1, `Too many requests for "${pipelineId}" are waiting; retry after 1 s.`);
+    else if ('error' in outcome) {
+      if (outcome.error.code === 'RUN_QUEUE_FULL') fullQueues.set(pipelineId, true, now());
+      if (!refuse(res, outcome.error)) throw outcome.error;
+    } else accepted(res, pipelineId, outcome);
+  };
+
+  const receiveHook = async (req: Request, res: Response): Promise<void> => {
+    const pipelineId = String(req.params.pipeline);
+    let known = definitions.get(pipelineId, now());
+    if (known === undefined) {
+      const read = await lookups.run(() =>
+        loadActivePipeline(pool, pipelineId).catch((error: unknown) => {
+          if (isDfmError(error) && error.code === 'PIPELINE_UNKNOWN') return null;
+          throw error;
+        }),
+      );
+      if (read === undefined) {
+        tooMany(res, 1, 'dfm is busy with other deliveries; retry after 1 s.');
+        return;
+      }
+      definitions.set(pipelineId, read, now());
+      known = read;
+    }
+    const active = known ?? undefined;
     const trigger = active?.pipeline.triggers.find((t): t is WebhookTrigger => t.type === 'webhook');
     const secret = trigger === undefined ? undefined : config.webhookSecrets[trigger.secret];
     if (active === undefined || trigger === undefined || secret === undefined) {
       if (trigger !== undefined) logger.error({ pipeline: pipelineId }, `webhook of ${pipelineId} refused: set ${webhookSecretVariable(trigger.secret)}`);
       notFound(req, res);
-      return true;
+      return;
     }
     const body = req.body as Buffer;
     const authorized = trigger.auth === 'bearer'
@@ -115,52 +143,44 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       : verifyHookSignature(secret, body, { timestamp: req.get('x-dfm-timestamp'), signature: req.get('x-dfm-signature-256') }, now());
     if (!authorized) {
       res.status(401).json(UNAUTHORIZED);
-      return true;
+      return;
     }
     if (active.paused) {
       res.status(409).json({ error: { code: 'PIPELINE_PAUSED', message: `Pipeline "${pipelineId}" is paused; unpause it before sending deliveries.` } });
-      return true;
+      return;
     }
     const parsed = parseJsonObject(body);
     if (typeof parsed === 'string') {
       res.status(parsed.startsWith('The body is not JSON') ? 400 : 422).json({ error: { code: 'BODY_INVALID', message: parsed } });
-      return true;
+      return;
     }
     const { [trigger.idempotencyField ?? '\0']: fieldKey, ...params } = parsed;
     const key = req.get('idempotency-key') ?? (typeof fieldKey === 'string' || typeof fieldKey === 'number' ? String(fieldKey) : undefined);
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
       res.status(400).json({ error: { code: 'IDEMPOTENCY_KEY_INVALID', message: 'Idempotency-Key must be 1–200 printable ASCII characters.' } });
-      return true;
+      return;
     }
     const rate = pipelineBuckets.take(pipelineId, now());
     if (!rate.allowed) {
       tooMany(res, rate.retryAfterS, `Too many runs requested for "${pipelineId}" (DFM_HOOKS_PIPELINE_RATE per second); retry after ${rate.retryAfterS} s.`);
-      return true;
+      return;
     }
     // A repeat (Idempotency-Key) must still find its run, so only deliveries without a key are refused from memory.
     if (key === undefined && fullQueues.get(pipelineId, now())) {
       refuse(res, queueFull(pipelineId, config.maxQueuedRuns));
-      return true;
+      return;
     }
-    try {
-      const run = await triggerRun(pool, {
-        pipelineId,
-        params,
-        trigger: 'webhook',
-        triggerBody: parsed,
-        requestedBy: `webhook:${trigger.secret}`,
-        maxQueuedRuns: config.maxQueuedRuns,
-        ...(key === undefined ? {} : { dedupeKey: `webhook:${key}` }),
-        within: async (client, run) => {
-          if (run.created) await recordAudit(client, { actor: `webhook:${trigger.secret}`, via: 'webhook', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId, ...(key === undefined ? {} : { idempotencyKey: key }) } });
-        },
-      });
-      accepted(res, pipelineId, run);
-    } catch (error) {
-      if (isDfmError(error) && error.code === 'RUN_QUEUE_FULL') fullQueues.set(pipelineId, true, now());
-      if (!refuse(res, error)) throw error;
-    }
-    return true;
+    await requestRun(res, pipelineId, {
+      params,
+      trigger: 'webhook',
+      triggerBody: parsed,
+      requestedBy: `webhook:${trigger.secret}`,
+      maxQueuedRuns: config.maxQueuedRuns,
+      ...(key === undefined ? {} : { dedupeKey: `webhook:${key}` }),
+      within: async (client, run) => {
+        if (run.created) await recordAudit(client, { actor: `webhook:${trigger.secret}`, via: 'webhook', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId, ...(key === undefined ? {} : { idempotencyKey: key }) } });
+      },
+    });
   };
 
   /** The API token of the request, or a 401 sent. */
@@ -224,22 +244,16 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       tooMany(res, rate.retryAfterS, `Too many runs requested for "${pipelineId}" (DFM_HOOKS_PIPELINE_RATE per second); retry after ${rate.retryAfterS} s.`);
       return;
     }
-    try {
-      const run = await triggerRun(pool, {
-        pipelineId,
-        params: params as Record<string, unknown>,
-        trigger: 'api',
-        requestedBy: `token:${token.name}`,
-        maxQueuedRuns: config.maxQueuedRuns,
-        ...(key === undefined ? {} : { dedupeKey: `api:${key}` }),
-        within: async (client, run) => {
-          if (run.created) await recordAudit(client, { actor: `token:${token.name}`, via: 'api', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId } });
-        },
-      });
-      accepted(res, pipelineId, run);
-    } catch (error) {
-      if (!refuse(res, error)) throw error;
-    }
+    await requestRun(res, pipelineId, {
+      params: params as Record<string, unknown>,
+      trigger: 'api',
+      requestedBy: `token:${token.name}`,
+      maxQueuedRuns: config.maxQueuedRuns,
+      ...(key === undefined ? {} : { dedupeKey: `api:${key}` }),
+      within: async (client, run) => {
+        if (run.created) await recordAudit(client, { actor: `token:${token.name}`, via: 'api', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId } });
+      },
+    });
   });
 
   router.get('/api/runs/:id', async (req, res) => {
