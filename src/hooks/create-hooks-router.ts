@@ -177,9 +177,7 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       requestedBy: `webhook:${trigger.secret}`,
       maxQueuedRuns: config.maxQueuedRuns,
       ...(key === undefined ? {} : { dedupeKey: `webhook:${key}` }),
-      within: async (client, run) => {
-        if (run.created) await recordAudit(client, { actor: `webhook:${trigger.secret}`, via: 'webhook', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId, ...(key === undefined ? {} : { idempotencyKey: key }) } });
-      },
+      audit: { actor: `webhook:${trigger.secret}`, via: 'webhook', detail: key === undefined ? {} : { idempotencyKey: key } },
     });
   };
 
@@ -250,9 +248,7 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       requestedBy: `token:${token.name}`,
       maxQueuedRuns: config.maxQueuedRuns,
       ...(key === undefined ? {} : { dedupeKey: `api:${key}` }),
-      within: async (client, run) => {
-        if (run.created) await recordAudit(client, { actor: `token:${token.name}`, via: 'api', action: 'run.trigger', target: pipelineId, outcome: 'ok', detail: { run: run.runId } });
-      },
+      audit: { actor: `token:${token.name}`, via: 'api' },
     });
   });
 

@@ -23,8 +23,6 @@ export interface NewRun {
   readonly requestedBy?: string;
   /** A webhook delivery's JSON body, kept as data for `{{ trigger.body }}` and `:trigger_body`. */
   readonly triggerBody?: unknown;
-  /** Default true; false when the caller starts several new runs at once with startQueuedRuns. */
-  readonly start?: boolean;
 }
 
 /** The run id, or undefined when a run with the same dedupe key already exists. */
@@ -51,6 +49,6 @@ export async function createRun(client: Queryable, run: NewRun): Promise<number 
        from jsonb_to_recordset($2::jsonb) as t(task_id text, task_type text, needs jsonb, max_attempts int)`,
     [runId, JSON.stringify(tasks)],
   );
-  if (run.start !== false) await startQueuedRuns(client, run.pipeline.id, [runId]);
+  await startQueuedRuns(client, run.pipeline.id, [runId]);
   return runId;
 }
