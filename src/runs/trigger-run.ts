@@ -64,19 +64,21 @@ export async function triggerRun(pool: pg.Pool, request: RunRequest & { pipeline
 export async function triggerRuns(pool: pg.Pool, pipelineId: string, requests: readonly RunRequest[], at?: Date): Promise<{ pipeline: Pipeline; outcomes: RunOutcome[] }> {
   const now = at ?? new Date();
   return withTransaction(pool, async (client) => {
-    const active = await loadActivePipeline(client, pipelineId);
+    const locking = requests.some((r) => r.dedupeKey !== undefined || r.maxQueuedRuns !== undefined);
+    // The lock first, in its own statement: a statement's snapshot is taken when it starts, so a
+    // count in the statement that waited for the lock would miss the runs its holder committed.
+    if (locking) await client.query("select pg_advisory_xact_lock(hashtext('dfm.request_run'), hashtext($1))", [pipelineId]);
+    const keys = [...new Set(requests.flatMap((r) => (r.dedupeKey === undefined ? [] : [r.dedupeKey])))];
+    const ceiling = Math.min(...requests.map((r) => r.maxQueuedRuns ?? Number.POSITIVE_INFINITY));
+    const group = await readGroup(client, pipelineId, keys, Number.isFinite(ceiling) ? ceiling : 0, requests.length);
+    const { active, existing, ids } = group;
+    let queued = group.queued;
     if (active.paused) {
       throw new DfmError('PIPELINE_PAUSED', `Pipeline "${pipelineId}" is paused (removed from the default branch or paused by a user); unpause it before running it.`);
     }
     const outcomes: (RunOutcome | { pending: number })[] = [];
     const fresh: { request: RunRequest; params: Record<string, unknown> }[] = [];
     const newKeys = new Map<string, number>();
-    const locking = requests.some((r) => r.dedupeKey !== undefined || r.maxQueuedRuns !== undefined);
-    if (locking) await client.query("select pg_advisory_xact_lock(hashtext('dfm.request_run'), hashtext($1))", [pipelineId]);
-    const keys = [...new Set(requests.flatMap((r) => (r.dedupeKey === undefined ? [] : [r.dedupeKey])))];
-    const existing = keys.length === 0 ? new Map<string, number>() : await existingRuns(client, pipelineId, keys);
-    const ceiling = Math.min(...requests.map((r) => r.maxQueuedRuns ?? Number.POSITIVE_INFINITY));
-    let queued = Number.isFinite(ceiling) ? await countQueued(client, pipelineId, ceiling) : 0;
     for (const request of requests) {
       let params: Record<string, unknown>;
       try {
@@ -106,7 +108,7 @@ export async function triggerRuns(pool: pg.Pool, pipelineId: string, requests: r
       outcomes.push({ pending: fresh.length });
       fresh.push({ request, params });
     }
-    const ids = fresh.length === 0 ? [] : await insertRuns(client, active, fresh, now);
+    if (fresh.length > 0) await insertRuns(client, active, fresh, ids, now);
     const resolved = outcomes.map((o): RunOutcome => ('pending' in o ? { runId: ids[o.pending]!, created: true } : o));
     // A repeat inside the group names the run its first copy created, as a repeat in a later group would.
     const seen = new Set<number>();
@@ -117,14 +119,13 @@ export async function triggerRuns(pool: pg.Pool, pipelineId: string, requests: r
       return repeat ? { runId: o.runId, created: false } : o;
     });
     for (const [index, outcome] of final.entries()) if ('runId' in outcome) await requests[index]!.within?.(client, outcome);
-    if (ids.length > 0) await startQueuedRuns(client, pipelineId, ids);
+    if (fresh.length > 0) await startQueuedRuns(client, pipelineId, ids.slice(0, fresh.length));
     return { pipeline: active.pipeline, outcomes: final };
   });
 }
 
 /** The new runs with their task runs and audit rows, in one statement; their ids in `fresh` order. */
-async function insertRuns(client: pg.PoolClient, active: ActivePipeline, fresh: readonly { request: RunRequest; params: Record<string, unknown> }[], now: Date): Promise<number[]> {
-  const ids = (await client.query<{ id: string }>("select nextval(pg_get_serial_sequence('dfm.run', 'id')) as id from generate_series(1, $1)", [fresh.length])).rows.map((r) => Number(r.id));
+async function insertRuns(client: pg.PoolClient, active: ActivePipeline, fresh: readonly { request: RunRequest; params: Record<string, unknown> }[], ids: readonly number[], now: Date): Promise<void> {
   const interval = manualInterval(active.pipeline, now);
   const runs = fresh.map(({ request, params }, i) => ({
     id: ids[i],
@@ -158,16 +159,31 @@ async function insertRuns(client: pg.PoolClient, active: ActivePipeline, fresh: 
     [active.pipeline.id, active.versionId, now, interval.intervalStart, interval.intervalEnd, JSON.stringify(runs), JSON.stringify(tasks), JSON.stringify(audits)],
   );
   if (inserted.rowCount !== fresh.length) throw new DfmError('RUN_INSERT_INCOMPLETE', `Expected ${fresh.length} new runs of ${active.pipeline.id}, inserted ${inserted.rowCount}.`, { retryable: true });
-  return ids;
 }
 
-async function existingRuns(client: pg.PoolClient, pipelineId: string, keys: readonly string[]): Promise<Map<string, number>> {
-  const { rows } = await client.query<{ id: string; dedupe_key: string }>('select id, dedupe_key from dfm.run where pipeline_id = $1 and dedupe_key = any($2::text[])', [pipelineId, keys]);
-  return new Map(rows.map((r) => [r.dedupe_key, Number(r.id)]));
-}
-
-/** Queued runs, counted up to `max` (the index on pipeline and state keeps it short). */
-async function countQueued(client: pg.PoolClient, pipelineId: string, max: number): Promise<number> {
-  const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from (select 1 from dfm.run where pipeline_id = $1 and state = 'queued' limit $2) q`, [pipelineId, max]);
-  return rows[0]!.n;
+/**
+ * What a group needs to know, in one round trip: the active definition, the runs of its dedupe
+ * keys, the queued runs (counted up to `ceiling`, 0 for none) and an id from the run sequence for
+ * each request (ids a refused request leaves unused are gaps, as a rolled-back insert's are).
+ */
+async function readGroup(client: pg.PoolClient, pipelineId: string, keys: readonly string[], ceiling: number, count: number): Promise<{ active: ActivePipeline; existing: Map<string, number>; queued: number; ids: number[] }> {
+  const { rows } = await client.query<{ definition: Pipeline; version_id: string; paused: boolean; source_ref: string; file: string; existing: Record<string, string> | null; queued: number; ids: string[] }>(
+    `select v.definition, v.id as version_id, p.paused, v.source_ref, v.file,
+            (select jsonb_object_agg(r.dedupe_key, r.id) from dfm.run r where r.pipeline_id = $1 and r.dedupe_key = any($2::text[])) as existing,
+            (select count(*)::int from (select 1 from dfm.run r where r.pipeline_id = $1 and r.state = 'queued' limit $3) q) as queued,
+            (select array_agg(nextval(pg_get_serial_sequence('dfm.run', 'id'))) from generate_series(1, $4)) as ids
+       from dfm.pipeline p join dfm.pipeline_version v on v.id = p.active_version_id where p.id = $1`,
+    [pipelineId, keys, ceiling, count],
+  );
+  const row = rows[0];
+  if (!row) {
+    await loadActivePipeline(client, pipelineId); // throws PIPELINE_UNKNOWN, naming the known ones
+    throw new DfmError('PIPELINE_UNKNOWN', `No pipeline "${pipelineId}".`);
+  }
+  return {
+    active: { pipeline: row.definition, versionId: Number(row.version_id), paused: row.paused, sourceRef: row.source_ref, file: row.file },
+    existing: new Map(Object.entries(row.existing ?? {}).map(([key, id]) => [key, Number(id)])),
+    queued: row.queued,
+    ids: row.ids.map(Number),
+  };
 }
