@@ -3,7 +3,8 @@
  * PostgreSQL and Kafka: signed webhooks start runs and nothing else does; Idempotency-Key makes
  * ten concurrent deliveries one run; params are checked (422) and a hostile string lands as data;
  * a flood against the queued-run ceiling is refused with 429 while /healthz stays fast; the run API
- * with tokens (trigger, read, cancel, retry, audited) and its server-sent events of a real run.
+ * with tokens (trigger, read, cancel, retry, audited) and its server-sent events of a real run; a
+ * sync refuses a webhook pipeline whose secret is not configured.
  */
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { signHookBody } from '../../src/hooks/verify-hook-request.js';
 import { startService, type RunningService } from '../../src/service/start-service.js';
+import { syncLocalPipelines } from '../../src/sync/sync-local-pipelines.js';
 import { serviceRoles } from '../../src/service/service-roles.js';
 import { createTempDir, removeTempDir } from '../helpers/git-remote.js';
 import { testLogger, useOrchestration } from '../helpers/orchestration.js';
@@ -343,5 +345,16 @@ describe('the run API', () => {
       { actor: 'token:ci', via: 'api', action: 'run.retry' },
     ]);
     expect((await o.pool.query("select actor from dfm.audit where action = 'run.trigger' and target = 'steps'")).rows.every((r) => r.actor === 'token:ci')).toBe(true);
+  });
+});
+
+describe('activation', () => {
+  it('refuses a webhook pipeline whose secret is not configured, naming the variable to set', async () => {
+    await writeFile(join(dir, 'secretless.yaml'), 'id: secretless\ntriggers:\n  - webhook: { secret: missing }\ntasks:\n  only: { type: postgres.sql, sql: select 1 }\n');
+    const settings = loadConfig({ DFM_DATA_DIR: dir, DFM_WEBHOOK_SECRET_ORDERS: ORDERS_SECRET, DFM_WEBHOOK_SECRET_TOOL: TOOL_SECRET });
+    const result = await syncLocalPipelines(o.pool, dir, testLogger, { settings, trigger: 'test' });
+    expect(result.outcome).toBe('invalid');
+    expect(result.errors).toEqual([expect.objectContaining({ code: 'unknown-webhook-secret', file: join(dir, 'secretless.yaml'), line: 3, column: 24, message: 'Webhook secret "missing" is not configured: DFM_WEBHOOK_SECRET_MISSING is not set' })]);
+    expect(await count("dfm.pipeline where id = 'secretless'")).toBe(0);
   });
 });
