@@ -22,6 +22,7 @@ import { webhookSecretVariable, type Config } from '../config/load-config.js';
 import { mayActOn, type ApiToken } from '../config/parse-api-tokens.js';
 import { DfmError, isDfmError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 import type { WebhookTrigger } from '../pipeline/pipeline-schema.js';
 import { cancelRun } from '../runs/cancel-run.js';
 import { getRunStatus } from '../runs/get-run-status.js';
@@ -42,6 +43,7 @@ export interface HooksRouterOptions {
   readonly config: Config;
   readonly logger: Logger;
   readonly runEvents: RunEventHub;
+  readonly metrics?: Metrics;
   readonly now?: () => number;
 }
 
@@ -93,6 +95,10 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   };
 
   router.post('/api/hooks/:pipeline', rawBody, async (req, res) => {
+    res.on('finish', () => {
+      const outcome = res.statusCode === 202 ? (res.locals.duplicate === true ? 'duplicate' : 'queued') : res.statusCode === 401 ? 'rejected' : 'refused';
+      options.metrics?.webhookDeliveries.inc({ event: 'hook', outcome });
+    });
     await receiveHook(req, res);
   });
 
@@ -109,7 +115,10 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
     else if ('error' in outcome) {
       if (outcome.error.code === 'RUN_QUEUE_FULL') fullQueues.set(pipelineId, true, now());
       if (!refuse(res, outcome.error)) throw outcome.error;
-    } else accepted(res, pipelineId, outcome);
+    } else {
+      res.locals.duplicate = !outcome.created;
+      accepted(res, pipelineId, outcome);
+    }
   };
 
   const receiveHook = async (req: Request, res: Response): Promise<void> => {

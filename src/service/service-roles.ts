@@ -111,9 +111,9 @@ export const serviceRoles: RoleRegistry = {
     routers: [createSyncRouter({ pool, config, logger, metrics })],
     stop: async () => undefined,
   }) },
-  hooks: { http: true, start: async ({ config, logger, pool, runEvents }) => ({
+  hooks: { http: true, start: async ({ config, logger, pool, runEvents, metrics }) => ({
     name: 'webhook triggers and run API',
-    routers: [createHooksRouter({ pool, config, logger: logger.child({ component: 'hooks' }), runEvents })],
+    routers: [createHooksRouter({ pool, config, logger: logger.child({ component: 'hooks' }), runEvents, metrics })],
     stop: async () => undefined,
   }) },
 };

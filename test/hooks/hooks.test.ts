@@ -254,6 +254,8 @@ describe('POST /api/hooks/<pipeline>', () => {
     expect(statuses['202']).toBe(created);
     expect(statuses['429']).toBe(2000 - created);
     expect(retryAfter).toMatch(/^\d+$/);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/dfm_webhook_deliveries_total\{event="hook",outcome="refused"\} \d{4}/);
     expect(health.length).toBeGreaterThan(3);
     // The bar is every answer under 100 ms, and it is asserted where the machine has the cores for
     // it. Where other work already overloads it (load average above its cores: 6–13 on the 2-core
