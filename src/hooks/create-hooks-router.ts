@@ -154,10 +154,6 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
       res.status(401).json(UNAUTHORIZED);
       return;
     }
-    if (active.paused) {
-      res.status(409).json({ error: { code: 'PIPELINE_PAUSED', message: `Pipeline "${pipelineId}" is paused; unpause it before sending deliveries.` } });
-      return;
-    }
     const parsed = parseJsonObject(body);
     if (typeof parsed === 'string') {
       res.status(parsed.startsWith('The body is not JSON') ? 400 : 422).json({ error: { code: 'BODY_INVALID', message: parsed } });
