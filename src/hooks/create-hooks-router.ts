@@ -71,12 +71,12 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   // deliveries took 21 s and /healthz peaked at 336 ms with a lookup and a transaction per refusal.
   const definitions = rememberBriefly<ActivePipeline | null>(DEFINITION_TTL_MS);
   const fullQueues = rememberBriefly<true>(FULL_QUEUE_TTL_MS);
-  // A third of the pool for webhooks and run requests: the rest stays free for /healthz, claims and
-  // heartbeats. Run transactions wait their turn (at most one per pipeline, batch-run-requests.ts);
-  // definition lookups past 1,000 waiting are refused (429).
-  const share = Math.max(1, Math.floor((pool.options.max ?? 10) / 3));
-  const lookups = limitConcurrency(share, 1000);
-  const batcher = batchRunRequests({ pool, gate: limitConcurrency(share, Number.POSITIVE_INFINITY) });
+  // A third of the pool (at least 2), split between run transactions and definition lookups; the
+  // rest stays free for /healthz, claims and heartbeats. Run transactions wait their turn (at most
+  // one per pipeline, batch-run-requests.ts); definition lookups past 1,000 waiting are refused (429).
+  const share = Math.max(2, Math.floor((pool.options.max ?? 10) / 3));
+  const lookups = limitConcurrency(Math.floor(share / 2), 1000);
+  const batcher = batchRunRequests({ pool, gate: limitConcurrency(share - Math.floor(share / 2), Number.POSITIVE_INFINITY) });
 
   const notFound = (req: Request, res: Response) => res.status(404).json({ error: { code: 'NOT_FOUND', message: `No API route ${req.method} ${req.originalUrl}.` } });
   const tooMany = (res: Response, retryAfterS: number, message: string) => res.status(429).set('retry-after', String(retryAfterS)).json({ error: { code: 'RATE_LIMITED', message } });
