@@ -9,6 +9,7 @@ import { readFileSync as readFileBuffer } from 'node:fs';
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
 import { LOG_FORMATS } from '../lib/logger.js';
+import { parseApiTokens, type ApiToken } from './parse-api-tokens.js';
 import { checkBranchName, checkGitUrl, checkRepositoryPath, GIT_PROTOCOLS, type CheckedGitUrl, type GitProtocol } from '../git/validate-git-input.js';
 
 const readFileSync = (path: string): string => readFileBuffer(path, 'utf8');
@@ -107,6 +108,11 @@ export const variables = {
   DFM_GITHUB_THROTTLE: { schema: booleanFlag.default(true), doc: "Pace GitHub API writes as GitHub's secondary rate limits ask (octokit's throttling: about one write a second, comments one every 3 s). Default true; false only against a test stand-in." },
   DFM_OUTBOX_CONCURRENCY: { key: 'outboxConcurrency', schema: positiveInt('DFM_OUTBOX_CONCURRENCY').default(32), doc: 'Report targets (GitHub repositories, Slack channels) one process delivers to at once; each target gets its reports in order, one at a time. Default 32 (GitHub allows 100 concurrent requests; throttling paces the writes).' },
   DFM_OUTBOX_RETRY_BASE_MS: { key: 'outboxRetryBaseMs', schema: positiveInt('DFM_OUTBOX_RETRY_BASE_MS').default(1000), doc: "Backoff before a failed report's first retry, doubled with each attempt up to 5 minutes (25 attempts, then the report is recorded failed), in ms. Default 1000." },
+  DFM_API_TOKENS: { schema: z.string().optional(), doc: 'Tokens of the run API (`/api/pipelines/<id>/runs`, `/api/runs/<id>…`): comma-separated `<name>:<token>:<pipelines>`, pipelines `*` or ids separated by `|`, e.g. `ci:<32 random characters>:orders-hourly|orders-daily`. The name is recorded in the audit trail as `token:<name>`; the token is 16–512 characters of letters, digits and `-._~+/=`. Unset: the run API refuses every state-changing call.' },
+  DFM_HOOKS_BODY_LIMIT_BYTES: { key: 'hooksBodyLimitBytes', schema: positiveInt('DFM_HOOKS_BODY_LIMIT_BYTES').default(1_048_576), doc: 'Largest body `POST /api/hooks/<pipeline>` and the run API accept (413 above it), in bytes. Default 1048576 (1 MB).' },
+  DFM_HOOKS_PIPELINE_RATE: { key: 'hooksPipelineRate', schema: positiveInt('DFM_HOOKS_PIPELINE_RATE').default(50), doc: 'Runs per second one process lets webhooks and the run API start for one pipeline, with bursts of twice as many (a token bucket in memory); beyond it 429 with Retry-After. Default 50.' },
+  DFM_API_TOKEN_RATE: { key: 'apiTokenRate', schema: positiveInt('DFM_API_TOKEN_RATE').default(20), doc: 'Requests per second one process accepts from one API token, with bursts of twice as many; beyond it 429 with Retry-After. Default 20.' },
+  DFM_MAX_QUEUED_RUNS: { key: 'maxQueuedRuns', schema: positiveInt('DFM_MAX_QUEUED_RUNS').default(1000), doc: 'Queued runs one pipeline may have before webhooks and the run API are refused with 429 (so a flood cannot fill the database); schedules and the CLI are not limited. Default 1000.' },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
 } as const;
@@ -122,6 +128,9 @@ type KeyedFields = {
 /** Named connections: `DFM_POSTGRES_<NAME>_URL` and `DFM_KAFKA_<NAME>_BROKERS`; `default` is DATABASE_URL / KAFKA_BROKERS. */
 const POSTGRES_CONNECTION = /^DFM_POSTGRES_([A-Z0-9_]+)_URL$/;
 const KAFKA_CONNECTION = /^DFM_KAFKA_([A-Z0-9_]+)_BROKERS$/;
+/** Webhook secrets: `webhook: { secret: orders }` reads DFM_WEBHOOK_SECRET_ORDERS. */
+const WEBHOOK_SECRET = /^DFM_WEBHOOK_SECRET_([A-Z][A-Z0-9_]*)$/;
+export const webhookSecretVariable = (name: string): string => `DFM_WEBHOOK_SECRET_${name.toUpperCase()}`;
 
 export interface Config extends KeyedFields {
   /** DFM_SHUTDOWN_TIMEOUT_MS, whose default depends on DFM_SHUTDOWN_GRACE_MS. */
@@ -134,6 +143,10 @@ export interface Config extends KeyedFields {
   /** DFM_GIT_URL, checked against DFM_GIT_PROTOCOLS. */
   readonly gitUrl: CheckedGitUrl | undefined;
   readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
+  /** DFM_API_TOKENS: the run API's tokens with the pipelines each may act on. */
+  readonly apiTokens: readonly ApiToken[];
+  /** Webhook trigger secrets by name (lower case): DFM_WEBHOOK_SECRET_<NAME>. */
+  readonly webhookSecrets: Readonly<Record<string, string>>;
 }
 
 /** `readFile` is injected so the function stays pure in tests (PRIVATE_KEY_PATH). */
@@ -149,8 +162,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
 
   const postgresConnections: Record<string, string> = {};
   const kafkaConnections: Record<string, string[]> = {};
+  const webhookSecrets: Record<string, string> = {};
   for (const [name, raw] of Object.entries(env)) {
     if (raw === undefined) continue;
+    const secret = WEBHOOK_SECRET.exec(name);
+    if (secret?.[1]) {
+      if (raw.length < 16) problems.push(`${name}: a webhook secret must be at least 16 characters`);
+      else webhookSecrets[secret[1].toLowerCase()] = raw;
+    }
     const pg = POSTGRES_CONNECTION.exec(name);
     if (pg?.[1]) {
       const result = postgresUrl(name).safeParse(raw);
@@ -192,6 +211,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
       problems.push(`DFM_GIT_URL: ${(error as Error).message}`);
     }
   }
+  const apiTokens = p.DFM_API_TOKENS === undefined ? { tokens: [], problems: [] } : parseApiTokens(p.DFM_API_TOKENS);
+  problems.push(...apiTokens.problems.map((m) => `DFM_API_TOKENS: ${m}`));
   const slackSet = [p.SLACK_BOT_TOKEN, p.SLACK_SIGNING_SECRET].filter((v) => v !== undefined).length;
   if (slackSet === 1) {
     problems.push('Slack integration needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; set the missing one or unset both');
@@ -224,5 +245,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
       ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET })
       : undefined,
+    apiTokens: Object.freeze(apiTokens.tokens.map((t) => Object.freeze(t))),
+    webhookSecrets: Object.freeze(webhookSecrets),
   });
 }

@@ -37,7 +37,7 @@ const timestamptz = (name: string) => timestamp(name, { withTimezone: true, mode
 
 export const runStates = ['queued', 'running', 'success', 'failed', 'cancelled'] as const;
 export type RunState = (typeof runStates)[number];
-export const runTriggers = ['schedule', 'manual', 'backfill', 'event'] as const;
+export const runTriggers = ['schedule', 'manual', 'backfill', 'event', 'webhook', 'api'] as const;
 export type RunTrigger = (typeof runTriggers)[number];
 /**
  * pending: waits for its needs · ready: claimable from ready_at · running: claimed by a worker ·
@@ -99,6 +99,8 @@ export const run = dfm.table(
     intervalStart: timestamptz('interval_start').notNull(),
     intervalEnd: timestamptz('interval_end').notNull(),
     params: jsonb('params').notNull().default({}),
+    /** The JSON body of the webhook delivery that started the run (`{{ trigger.body }}`, `:trigger_body`); null otherwise. */
+    triggerBody: jsonb('trigger_body'),
     state: text('state', { enum: runStates }).notNull().default('queued'),
     requestedBy: text('requested_by'),
     error: text('error'),

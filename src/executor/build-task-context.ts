@@ -40,6 +40,7 @@ export function buildTaskContext(options: TaskContextOptions, attempt: TaskAttem
       interval_end: claim.intervalEnd.toISOString(),
       run_id: String(claim.runId),
       pipeline_id: claim.pipelineId,
+      trigger_body: claim.triggerBody === null || claim.triggerBody === undefined ? null : JSON.stringify(claim.triggerBody),
     },
     signal: controller.signal,
     logger: log,

@@ -21,6 +21,7 @@ export interface ClaimedTaskRun {
   readonly pipelineId: string;
   readonly versionId: number;
   readonly params: Record<string, unknown>;
+  readonly triggerBody: unknown;
   readonly logicalTime: Date;
   readonly intervalStart: Date;
   readonly intervalEnd: Date;
@@ -34,7 +35,7 @@ export interface ClaimResult {
 }
 
 /** The claimed rows arrive through json_agg: bigint ids as numbers, timestamps as text. */
-const CLAIMED_COLUMNS = ['id', 'run_id', 'task_id', 'task_type', 'attempt', 'max_attempts', 'pipeline_id', 'version_id', 'params', 'logical_time', 'interval_start', 'interval_end', 'started_at'];
+const CLAIMED_COLUMNS = ['id', 'run_id', 'task_id', 'task_type', 'attempt', 'max_attempts', 'pipeline_id', 'version_id', 'params', 'trigger_body', 'logical_time', 'interval_start', 'interval_end', 'started_at'];
 const CLAIMED_CONVERSIONS = { ids: ['id', 'run_id', 'version_id'], times: ['logical_time', 'interval_start', 'interval_end', 'started_at'] };
 
 export async function claimTaskRuns(client: Queryable, workerId: string, limit: number, checkRuns: readonly number[] = []): Promise<ClaimResult> {
@@ -52,7 +53,7 @@ export async function claimTaskRuns(client: Queryable, workerId: string, limit: 
          from picked, dfm.run r
         where t.id = picked.id and r.id = t.run_id
         returning t.id, t.run_id, t.task_id, t.task_type, t.attempt, t.max_attempts, t.started_at,
-                  r.pipeline_id, r.version_id, r.params, r.logical_time, r.interval_start, r.interval_end
+                  r.pipeline_id, r.version_id, r.params, r.trigger_body, r.logical_time, r.interval_start, r.interval_end
      )
      select (select coalesce(json_agg(claimed), '[]'::json) from claimed) as claimed,
             (select array_agg(c.id) from unnest($3::bigint[]) as c(id)

@@ -37,8 +37,9 @@ export function checkPipeline(pipeline: Pipeline): PipelineIssue[] {
     }
   }
 
-  // Scheduled and triggered runs start with no params given, so every param needs a default.
-  if (pipeline.schedule !== undefined || pipeline.triggers.length > 0) {
+  // Scheduled and Kafka-triggered runs start with no params given, so every param needs a default
+  // (a webhook's body supplies params, so a webhook trigger alone does not).
+  if (pipeline.schedule !== undefined || pipeline.triggers.some((t) => t.type === 'kafka')) {
     const starter = pipeline.schedule !== undefined ? 'the schedule' : 'the trigger';
     for (const [name, param] of Object.entries(pipeline.params)) {
       if (param.required) {
@@ -90,7 +91,7 @@ export function checkPipeline(pipeline: Pipeline): PipelineIssue[] {
       for (const reference of findTemplateReferences(field.value, [...base, ...field.path])) {
         const at = reference.path;
         if (reference.kind === 'invalid') {
-          issues.push(issue(at, 'invalid-template', `Template "{{ ${reference.expression} }}" is not supported`, `Use {{ params.<name> }}, {{ tasks.<id>.output.<field> }} or a built-in: ${BUILTIN_PARAMETERS.join(', ')}`));
+          issues.push(issue(at, 'invalid-template', `Template "{{ ${reference.expression} }}" is not supported`, `Use {{ params.<name> }}, {{ tasks.<id>.output.<field> }}, {{ trigger.body }} or a built-in: ${BUILTIN_PARAMETERS.join(', ')}`));
         } else if (reference.kind === 'param' && !paramNames.includes(reference.name)) {
           issues.push(issue(at, 'unknown-template-param', `Template uses param "${reference.name}", which is not declared`, didYouMean(reference.name, paramNames, 'Declared params')));
         } else if (reference.kind === 'task' && !ancestors.has(reference.taskId)) {

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { checkPipeline } from './check-pipeline.js';
 import { codedIssue, connectionSchema, describeValue, durationSchema, idSchema, patternString, positiveInt, topicSchema } from './common-schemas.js';
-import { PARAM_NAME_PATTERN, PARAM_NAME_RULE } from './identifiers.js';
+import { PARAM_NAME_PATTERN, PARAM_NAME_RULE, WEBHOOK_AUTH_MODES, WEBHOOK_SECRET_NAME_PATTERN, WEBHOOK_SECRET_NAME_RULE } from './identifiers.js';
 import { checkSchedule, isValidTimeZone, knownTimeZones, SCHEDULE_NICKNAMES } from './schedule.js';
 import { suggestName } from './suggest.js';
 import type { TaskTypeDefinition } from './task-types/define-task-type.js';
@@ -132,18 +132,51 @@ const defaultsSchema = z
   .transform(toSettings)
   .describe('Retry and timeout settings for every task; a task’s own fields override them.');
 
+const kafkaTriggerSchema = z
+  .strictObject({
+    topic: topicSchema('Topic to watch.'),
+    min_records: positiveInt('Start a run when at least this many new records arrived. Default 1.').default(1),
+    max_wait: durationSchema('Start a run anyway after this long when fewer than `min_records` arrived (and at least one). Default: wait for `min_records`.', { min: 1 }).optional(),
+    connection: connectionSchema('Kafka connection name.'),
+  })
+  .describe('Start a run when a topic has new records.');
+
+const webhookTriggerSchema = z
+  .strictObject({
+    // Never echo the value: whoever wrote the secret itself here would see it in every check run.
+    secret: z
+      .string()
+      .refine((value: string) => WEBHOOK_SECRET_NAME_PATTERN.test(value), {
+        error: '"secret" takes the name of a secret in configuration, not a secret (the value is not shown)',
+        params: { code: 'invalid-secret-name', hint: `Use ${WEBHOOK_SECRET_NAME_RULE}, put the secret in that variable, and rotate it if this file was shared` },
+      })
+      .meta({ pattern: WEBHOOK_SECRET_NAME_PATTERN.source })
+      .describe(
+      'Name of the secret in configuration: `orders` reads `DFM_WEBHOOK_SECRET_ORDERS`. Never the secret itself.',
+    ),
+    auth: z.enum(WEBHOOK_AUTH_MODES).default('signature').describe(
+      '`signature`: callers send `X-Dfm-Timestamp` and `X-Dfm-Signature-256: sha256=<hex HMAC SHA-256 of "<timestamp>.<raw body>">`. `bearer`: for tools that cannot sign, `Authorization: Bearer <secret>`. Default signature.',
+    ),
+    idempotency_field: patternString(PARAM_NAME_PATTERN, 'invalid-param-name', 'Field name', PARAM_NAME_RULE).optional().describe(
+      'A top-level body field whose value makes repeated deliveries one run (like the `Idempotency-Key` header, which wins when both are sent).',
+    ),
+  })
+  .describe('Start a run on `POST /api/hooks/<pipeline>`: the JSON body\'s fields are the run\'s params, the whole body is `{{ trigger.body }}`.');
+
 const triggerSchema = z
   .strictObject({
-    kafka: z
-      .strictObject({
-        topic: topicSchema('Topic to watch.'),
-        min_records: positiveInt('Start a run when at least this many new records arrived. Default 1.').default(1),
-        max_wait: durationSchema('Start a run anyway after this long when fewer than `min_records` arrived (and at least one). Default: wait for `min_records`.', { min: 1 }).optional(),
-        connection: connectionSchema('Kafka connection name.'),
-      })
-      .describe('Start a run when a topic has new records.'),
+    kafka: kafkaTriggerSchema.optional(),
+    webhook: webhookTriggerSchema.optional(),
   })
-  .transform((t) => ({ type: 'kafka' as const, topic: t.kafka.topic, minRecords: t.kafka.min_records, maxWaitMs: t.kafka.max_wait, connection: t.kafka.connection }));
+  .superRefine((t, ctx) => {
+    const kinds = [t.kafka, t.webhook].filter((k) => k !== undefined).length;
+    if (kinds !== 1) ctx.addIssue(codedIssue('trigger-kind', kinds === 0 ? 'A trigger needs one kind' : 'A trigger has one kind', 'Write `- kafka: { topic: … }` or `- webhook: { secret: … }` as separate list items'));
+  })
+  .transform((t) =>
+    t.webhook !== undefined
+      ? { type: 'webhook' as const, secret: t.webhook.secret, auth: t.webhook.auth, idempotencyField: t.webhook.idempotency_field }
+      : { type: 'kafka' as const, topic: t.kafka!.topic, minRecords: t.kafka!.min_records, maxWaitMs: t.kafka!.max_wait, connection: t.kafka!.connection },
+  );
 
 const scheduleSchema = z
   .string()
@@ -215,5 +248,7 @@ export const pipelineSchema = pipelineShapeSchema
 export type Task = Pipeline['tasks'][number];
 export type Param = Pipeline['params'][string];
 export type Trigger = Pipeline['triggers'][number];
+export type WebhookTrigger = Extract<Trigger, { type: 'webhook' }>;
+export type KafkaTrigger = Extract<Trigger, { type: 'kafka' }>;
 /** The YAML as written (snake_case, durations as text). */
 export type PipelineInput = z.input<typeof pipelineSchema>;

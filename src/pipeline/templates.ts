@@ -1,17 +1,20 @@
 /**
  * `{{ … }}` templates in task values (kafka.produce messages): `{{ params.name }}`, a built-in such
- * as `{{ logical_time }}`, or `{{ tasks.<id>.output.<field> }}` of an upstream task. Nothing else
+ * as `{{ logical_time }}`, `{{ tasks.<id>.output.<field> }}` of an upstream task, or the webhook
+ * delivery's body `{{ trigger.body }}` (`{{ trigger.body.<field>… }}` for a part of it). Nothing else
  * is evaluated — no expressions, no filters — so a template can never run code.
  */
 import { BUILTIN_PARAMETERS } from './identifiers.js';
 
 const TEMPLATE = /\{\{\s*(.*?)\s*\}\}/g;
 const PARAM_REF = /^params\.([a-z_][a-z0-9_]*)$/;
+const TRIGGER_REF = /^trigger\.body((?:\.[A-Za-z0-9_-]+)*)$/;
 const TASK_REF = /^tasks\.([a-z][a-z0-9_-]*)\.output((?:\.[A-Za-z0-9_]+)+)$/;
 
 export type TemplateReference =
   | { kind: 'param'; name: string; expression: string; path: (string | number)[] }
   | { kind: 'builtin'; name: string; expression: string; path: (string | number)[] }
+  | { kind: 'trigger'; field: string[]; expression: string; path: (string | number)[] }
   | { kind: 'task'; taskId: string; field: string[]; expression: string; path: (string | number)[] }
   | { kind: 'invalid'; expression: string; path: (string | number)[] };
 
@@ -19,6 +22,8 @@ function classify(expression: string, path: (string | number)[]): TemplateRefere
   const param = PARAM_REF.exec(expression);
   if (param) return { kind: 'param', name: param[1]!, expression, path };
   if ((BUILTIN_PARAMETERS as readonly string[]).includes(expression)) return { kind: 'builtin', name: expression, expression, path };
+  const trigger = TRIGGER_REF.exec(expression);
+  if (trigger) return { kind: 'trigger', field: trigger[1] === '' ? [] : trigger[1]!.slice(1).split('.'), expression, path };
   const task = TASK_REF.exec(expression);
   if (task) return { kind: 'task', taskId: task[1]!, field: task[2]!.slice(1).split('.'), expression, path };
   return { kind: 'invalid', expression, path };
@@ -41,7 +46,15 @@ export interface TemplateContext {
   builtins: Readonly<Record<string, unknown>>;
   /** Outputs of finished upstream tasks, by task id. */
   taskOutputs: Readonly<Record<string, unknown>>;
+  /** The webhook delivery's JSON body (undefined for runs not started by a webhook). */
+  triggerBody?: unknown;
 }
+
+const pick = (value: unknown, field: readonly string[]): unknown => {
+  let current = value;
+  for (const key of field) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined;
+  return current;
+};
 
 function resolve(reference: TemplateReference, context: TemplateContext): unknown {
   switch (reference.kind) {
@@ -49,11 +62,10 @@ function resolve(reference: TemplateReference, context: TemplateContext): unknow
       return context.params[reference.name];
     case 'builtin':
       return context.builtins[reference.name];
-    case 'task': {
-      let current: unknown = context.taskOutputs[reference.taskId];
-      for (const key of reference.field) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[key] : undefined;
-      return current;
-    }
+    case 'trigger':
+      return pick(context.triggerBody, reference.field);
+    case 'task':
+      return pick(context.taskOutputs[reference.taskId], reference.field);
     case 'invalid':
       throw new Error(`Unsupported template {{ ${reference.expression} }}`);
   }

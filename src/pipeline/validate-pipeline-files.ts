@@ -4,6 +4,7 @@
  */
 import { parseDocument, isMap, isScalar } from 'yaml';
 import { sortDiagnostics, type Diagnostic } from './diagnostic.js';
+import { checkWebhookSecrets } from './check-webhook-secrets.js';
 import { parsePipelineSource } from './parse-pipeline-source.js';
 import type { Pipeline } from './pipeline-schema.js';
 import { lineCounterFor, locatePath, toPosition } from './yaml-locate.js';
@@ -27,7 +28,12 @@ export function idDiagnostic(file: PipelineFile, message: string, hint: string, 
   return { file: file.file, ...position, severity: 'error', code, message, hint };
 }
 
-export function validatePipelineFiles(files: readonly PipelineFile[]): ValidatedPipelines {
+export interface ValidationOptions {
+  /** Webhook secret names configured here, and whether a missing one is an error (a sync) or a warning (`dfm validate`). */
+  readonly webhookSecrets?: { readonly known: ReadonlySet<string>; readonly severity: Diagnostic['severity'] };
+}
+
+export function validatePipelineFiles(files: readonly PipelineFile[], options: ValidationOptions = {}): ValidatedPipelines {
   const ordered = [...files].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const diagnostics: Diagnostic[] = [];
   const pipelines: ValidatedPipelines['pipelines'] = [];
@@ -36,6 +42,11 @@ export function validatePipelineFiles(files: readonly PipelineFile[]): Validated
     const result = parsePipelineSource(file.text, file.file);
     diagnostics.push(...result.diagnostics);
     if (result.pipeline === undefined) continue;
+    if (options.webhookSecrets !== undefined) {
+      const secrets = checkWebhookSecrets(file, result.pipeline, options.webhookSecrets.known, options.webhookSecrets.severity);
+      diagnostics.push(...secrets);
+      if (secrets.some((d) => d.severity === 'error')) continue;
+    }
     const id = result.pipeline.id;
     const first = firstFileOfId.get(id);
     if (first !== undefined) {

@@ -9,7 +9,8 @@ import { notifyRunFinished } from './run-channels.js';
 import { reportRunStates } from './report-run-states.js';
 import { startQueuedRuns } from './start-queued-runs.js';
 
-export async function cancelRun(pool: pg.Pool, runId: number, by?: string): Promise<{ cancelledTasks: number }> {
+/** `within` runs in the cancel's transaction before it commits (the audit row), with the run's pipeline. */
+export async function cancelRun(pool: pg.Pool, runId: number, by?: string, within?: (client: pg.PoolClient, pipelineId: string) => Promise<void>): Promise<{ cancelledTasks: number }> {
   return withTransaction(pool, async (client) => {
     const run = await client.query<{ state: string; pipeline_id: string }>('select state, pipeline_id from dfm.run where id = $1 for update', [runId]);
     const row = run.rows[0];
@@ -25,6 +26,7 @@ export async function cancelRun(pool: pg.Pool, runId: number, by?: string): Prom
     await notifyRunFinished(client, runId);
     await reportRunStates(client, [runId]);
     await startQueuedRuns(client, row.pipeline_id);
+    await within?.(client, row.pipeline_id);
     return { cancelledTasks: tasks.rowCount ?? 0 };
   });
 }

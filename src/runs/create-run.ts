@@ -21,16 +21,18 @@ export interface NewRun {
   /** Unique per pipeline; undefined for runs that may repeat (manual). */
   readonly dedupeKey?: string;
   readonly requestedBy?: string;
+  /** A webhook delivery's JSON body, kept as data for `{{ trigger.body }}` and `:trigger_body`. */
+  readonly triggerBody?: unknown;
 }
 
 /** The run id, or undefined when a run with the same dedupe key already exists. */
 export async function createRun(client: Queryable, run: NewRun): Promise<number | undefined> {
   const inserted = await client.query<{ id: string }>(
-    `insert into dfm.run (pipeline_id, version_id, trigger, dedupe_key, logical_time, interval_start, interval_end, params, requested_by)
-     values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)
+    `insert into dfm.run (pipeline_id, version_id, trigger, dedupe_key, logical_time, interval_start, interval_end, params, requested_by, trigger_body)
+     values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10::jsonb)
      on conflict (pipeline_id, dedupe_key) do nothing
      returning id`,
-    [run.pipeline.id, run.versionId, run.trigger, run.dedupeKey ?? null, run.logicalTime, run.intervalStart, run.intervalEnd, JSON.stringify(run.params), run.requestedBy ?? null],
+    [run.pipeline.id, run.versionId, run.trigger, run.dedupeKey ?? null, run.logicalTime, run.intervalStart, run.intervalEnd, JSON.stringify(run.params), run.requestedBy ?? null, run.triggerBody === undefined ? null : JSON.stringify(run.triggerBody)],
   );
   const row = inserted.rows[0];
   if (!row) return undefined;

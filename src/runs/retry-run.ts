@@ -20,7 +20,8 @@ export interface RetriedRun {
   readonly started: boolean;
 }
 
-export async function retryRun(pool: pg.Pool, runId: number): Promise<RetriedRun> {
+/** `within` runs in the retry's transaction before it commits (the audit row). */
+export async function retryRun(pool: pg.Pool, runId: number, within?: (client: pg.PoolClient, retried: RetriedRun) => Promise<void>): Promise<RetriedRun> {
   return withTransaction(pool, async (client) => {
     const run = await client.query<{ state: string; pipeline_id: string; definition: Pipeline }>(
       `select r.state, r.pipeline_id, v.definition from dfm.run r join dfm.pipeline_version v on v.id = r.version_id
@@ -49,6 +50,8 @@ export async function retryRun(pool: pg.Pool, runId: number): Promise<RetriedRun
     const started = await startQueuedRuns(client, row.pipeline_id, [runId]);
     const order = new Map(row.definition.tasks.map((task, index) => [task.id, index]));
     const tasks = reset.rows.map((r) => r.task_id).sort((a, b) => (order.get(a) ?? 0) - (order.get(b) ?? 0));
-    return { runId, pipelineId: row.pipeline_id, tasks, started: started.includes(runId) };
+    const retried = { runId, pipelineId: row.pipeline_id, tasks, started: started.includes(runId) };
+    await within?.(client, retried);
+    return retried;
   });
 }

@@ -21,7 +21,7 @@ import { createKafka, createKafkaAdmin, type KafkaAdmin, type PartitionRange } f
 import { DfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
-import type { Pipeline } from '../pipeline/pipeline-schema.js';
+import type { KafkaTrigger, Pipeline } from '../pipeline/pipeline-schema.js';
 import { createRun } from '../runs/create-run.js';
 import { resolveRunParams } from '../pipeline/resolve-run-params.js';
 
@@ -76,6 +76,7 @@ export function watchKafkaTriggers(options: KafkaTriggerWatcherOptions): KafkaTr
     let created = 0;
     for (const row of rows) {
       for (const trigger of row.definition.triggers) {
+        if (trigger.type !== 'kafka') continue;
         if (stopping) return created;
         const key = `${row.id}\u0000${trigger.topic}`;
         try {
@@ -100,7 +101,7 @@ export function watchKafkaTriggers(options: KafkaTriggerWatcherOptions): KafkaTr
     pipelineId: string,
     versionId: number,
     pipeline: Pipeline,
-    trigger: Pipeline['triggers'][number],
+    trigger: KafkaTrigger,
     ranges: ReadonlyMap<number, PartitionRange>,
     key: string,
   ): Promise<number> {

@@ -3,7 +3,8 @@
  * watches DFM_PIPELINES_DIR in local mode, asks for a sync of each Git source and polls them) and
  * turns cron fires into runs; `worker` executes task runs and durable jobs (syncs, GitHub
  * deliveries). Both may run in any number of processes. `github` (the App's webhook ingress) and
- * `sync` (`/api/sync`) only answer HTTP.
+ * `sync` (`/api/sync`) and `hooks` (webhook triggers `/api/hooks/<pipeline>` and the run API for
+ * scripts) only answer HTTP.
  * `reporter` delivers the reporting outbox (commit statuses, check runs, PR comments) to GitHub and,
  * later, Slack; any number of processes may run it (targets are leased).
  * A new role (the GitHub App, Slack, the dashboard, a reporter) is one entry here: its routers are
@@ -20,6 +21,7 @@ import { createJobNotifier } from '../jobs/create-job-notifier.js';
 import { createGitHubIngress } from '../github/create-github-ingress.js';
 import { gitHubAppFor } from '../github/create-github-app.js';
 import { createSyncRouter } from '../sync/create-sync-router.js';
+import { createHooksRouter } from '../hooks/create-hooks-router.js';
 import { githubDeliverers } from '../github/deliver-github-reports.js';
 import { startOutboxSender } from '../outbox/start-outbox-sender.js';
 import { requestSync } from '../sync/request-sync.js';
@@ -110,6 +112,11 @@ export const serviceRoles: RoleRegistry = {
   sync: { http: true, start: async ({ config, logger, pool, metrics }) => ({
     name: 'sync API',
     routers: [createSyncRouter({ pool, config, logger, metrics })],
+    stop: async () => undefined,
+  }) },
+  hooks: { http: true, start: async ({ config, logger, pool, runEvents, metrics }) => ({
+    name: 'webhook triggers and run API',
+    routers: [createHooksRouter({ pool, config, logger: logger.child({ component: 'hooks' }), runEvents, metrics })],
     stop: async () => undefined,
   }) },
 };

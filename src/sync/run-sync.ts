@@ -61,7 +61,7 @@ export interface SyncResult {
 }
 
 /** The settings a sync reads (a subset of Config, so local mode and tests can pass defaults). */
-export type SyncSettings = Pick<Config, 'gitTimeoutMs' | 'gitProtocols' | 'syncMaxPrune' | 'gitCacheDir' | 'dataDir' | 'gitUrl'>;
+export type SyncSettings = Pick<Config, 'gitTimeoutMs' | 'gitProtocols' | 'syncMaxPrune' | 'gitCacheDir' | 'dataDir' | 'gitUrl'> & Partial<Pick<Config, 'webhookSecrets'>>;
 
 export interface SyncDependencies {
   readonly pool: pg.Pool;
@@ -161,7 +161,7 @@ async function syncLocked(deps: SyncDependencies, request: SyncRequest): Promise
     throw error;
   }
 
-  const { validated, errors } = await validateRevision(pool, source, revision.files);
+  const { validated, errors } = await validateRevision(pool, source, revision.files, new Set(Object.keys(config.webhookSecrets ?? {})));
   if (errors.length > 0) {
     const summary = `${short(revision.sha)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; the active pipelines stay as they were`;
     return done(await record(pool, source, request, startedAt, { outcome: 'invalid', sha: revision.sha, errors, summary }));
@@ -223,8 +223,8 @@ async function readLocalRevision(dir: string): Promise<Revision> {
 }
 
 /** Every error of the revision: the files' own, and ids another enabled source already defines. */
-async function validateRevision(db: Queryable, source: SyncSource, files: readonly PipelineFile[]): Promise<{ validated: ValidatedPipelines; errors: SyncError[] }> {
-  const validated = validatePipelineFiles(files);
+async function validateRevision(db: Queryable, source: SyncSource, files: readonly PipelineFile[], webhookSecrets: ReadonlySet<string>): Promise<{ validated: ValidatedPipelines; errors: SyncError[] }> {
+  const validated = validatePipelineFiles(files, { webhookSecrets: { known: webhookSecrets, severity: 'error' } });
   const errors: SyncError[] = validated.diagnostics.filter((d) => d.severity === 'error');
   const ids = validated.pipelines.map((p) => p.pipeline.id);
   if (ids.length === 0) return { validated, errors };

@@ -13,6 +13,8 @@ export interface RunBuiltins {
   readonly interval_end: string;
   readonly run_id: string;
   readonly pipeline_id: string;
+  /** The webhook delivery's JSON body as text, null for runs not started by a webhook. */
+  readonly trigger_body: string | null;
 }
 
 export interface TaskContext<Config = unknown> {

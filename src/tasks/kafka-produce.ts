@@ -24,7 +24,7 @@ export const kafkaProduceRunner = defineTaskRunner<KafkaProduceConfig>({
   async run(context): Promise<KafkaProduceOutput> {
     const { config } = context;
     const needsOutputs = findTemplateReferences(config.messages).some((r) => r.kind === 'task');
-    const templateContext = { params: context.params, builtins: { ...context.builtins } as Record<string, unknown>, taskOutputs: needsOutputs ? await context.upstreamOutputs() : {} };
+    const templateContext = { params: context.params, builtins: { ...context.builtins } as Record<string, unknown>, taskOutputs: needsOutputs ? await context.upstreamOutputs() : {}, triggerBody: context.builtins.trigger_body === null ? undefined : JSON.parse(context.builtins.trigger_body) as unknown };
     const records: OutgoingRecord[] = config.messages.map((message, index) => {
       let rendered: { key?: unknown; value: unknown; headers: Record<string, unknown> };
       try {

@@ -22,7 +22,9 @@ export function registerValidateCommand(program: Command, context: CliContext): 
         if (reportUsageError(context, 'validate', error, ['PATH_NOT_FOUND'])) return;
         throw error;
       }
-      const { pipelines, diagnostics } = validatePipelineFiles(files);
+      // Secrets are usually not configured where files are validated (a laptop, CI): a warning here,
+      // an error at activation (sync/run-sync.ts).
+      const { pipelines, diagnostics } = validatePipelineFiles(files, { webhookSecrets: { known: new Set(Object.keys(context.config().webhookSecrets)), severity: 'warning' } });
       const output =
         options.format === 'json'
           ? formatDiagnosticsJson(diagnostics, pipelines.length)

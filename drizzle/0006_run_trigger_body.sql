@@ -1,0 +1,1 @@
+ALTER TABLE "dfm"."run" ADD COLUMN "trigger_body" jsonb;
