@@ -1,5 +1,6 @@
 /**
- * What `dfm serve` shows over HTTP: /healthz per dependency (503 when one is down) and /metrics with
+ * What `dfm serve` shows over HTTP: /healthz per dependency (503 when one is down), /readyz (also
+ * migrations), /livez (always) and /metrics with
  * dfm's own counters after a run.
  */
 import { createServer } from 'node:net';
@@ -40,6 +41,9 @@ describe('dfm serve over HTTP', () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', checks: { postgres: 'up', kafka: 'up' } });
+    const ready = await fetch(`${base}/readyz`);
+    expect(await ready.json()).toEqual({ status: 'ready', checks: { postgres: 'up', kafka: 'up', migrations: 'up' } });
+    expect(ready.status).toBe(200);
 
     const { runId } = await triggerRun(o.pool, { pipelineId: 'hello' });
     expect(await waitForRun(o.pool, runId)).toBe('success');
@@ -55,6 +59,8 @@ describe('dfm serve over HTTP', () => {
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(503);
     expect(await health.json()).toEqual({ status: 'unavailable', checks: { postgres: 'up', kafka: 'down' } });
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    expect((await fetch(`${base}/livez`)).status).toBe(200);
     expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^dfm_dependency_up\{dependency="kafka"\} 0$/m);
   });
 });
