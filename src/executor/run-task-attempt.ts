@@ -55,6 +55,8 @@ export async function runTaskAttempt(options: AttemptRunnerOptions, attempt: Tas
     void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level: 'error', message: `${taskError.code}: ${taskError.message}` });
     await writeOutcomeSurely(options, attempt, 'failed', () => failTaskRun(options.pool, claim, taskError, retryDelay, attempt.downstream));
     record(options, claim, 'failure', began);
+    // The condition failTaskRun's statement applies (write-task-outcome.ts) to schedule a retry.
+    if (taskError.retryable && claim.attempt < claim.maxAttempts) options.metrics?.retries.inc({ pipeline: claim.pipelineId, type: claim.taskType });
   } finally {
     clearTimeout(timer);
   }
