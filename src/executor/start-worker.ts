@@ -216,7 +216,8 @@ function createRunCloser(pool: pg.Pool, logger: Logger, metrics: Metrics | undef
   const closings = new Set<Promise<void>>();
   const count = (run: ClosedRun) => {
     metrics?.runsFinished.inc({ pipeline: run.pipelineId, trigger: run.trigger, state: run.state });
-    metrics?.runDuration.observe({ pipeline: run.pipelineId, state: run.state }, run.seconds);
+    metrics?.runDuration.observe({ trigger: run.trigger, state: run.state }, run.seconds);
+    metrics?.runSeconds.inc({ pipeline: run.pipelineId }, run.seconds);
   };
   async function closeNow(runId: number): Promise<void> {
     try {

@@ -117,7 +117,8 @@ describe('a real Prometheus with the shipped configuration', () => {
       { __name__: 'dfm_runs_finished_total', job: 'dfm', instance: `127.0.0.1:${service.port}`, pipeline: 'hello', trigger: 'manual', state: 'success', value: '1' },
     ]);
     expect((await query('dfm_task_runs_finished_total{pipeline="hello"}')).map((r) => [r.metric['type'], r.metric['outcome'], r.value[1]])).toEqual([['postgres.sql', 'success', '1']]);
-    expect((await query('dfm_run_duration_seconds_count{pipeline="hello"}'))[0]?.value[1]).toBe('1');
+    expect((await query('dfm_run_duration_seconds_count{trigger="manual",state="success"}'))[0]?.value[1]).toBe('1');
+    expect(Number((await query('dfm_run_seconds_total{pipeline="hello"}'))[0]?.value[1])).toBeGreaterThan(0);
     expect((await query('up{job="dfm"}'))[0]?.value[1]).toBe('1');
     expect((await query('dfm_scheduler_leader'))[0]?.value[1]).toBe('1');
 

@@ -50,12 +50,14 @@ describe('dfm serve over HTTP', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/^dfm_task_runs_finished_total\{pipeline="hello",type="postgres\.sql",outcome="success"\} 1$/m);
     expect(metrics).toMatch(/^dfm_runs_finished_total\{pipeline="hello",trigger="manual",state="success"\} 1$/m);
-    expect(metrics).toMatch(/^dfm_run_duration_seconds_count\{pipeline="hello",state="success"\} 1$/m);
+    expect(metrics).toMatch(/^dfm_run_duration_seconds_count\{trigger="manual",state="success"\} 1$/m);
+    expect(metrics).toMatch(/^dfm_run_seconds_total\{pipeline="hello"\} [\d.e-]+$/m);
     expect(metrics).toMatch(/^dfm_task_claim_latency_seconds_count 1$/m);
     // The leader's scrape-time gauges: nothing waits now.
     expect(metrics).toMatch(/^dfm_task_runs_ready 0$/m);
     await expect.poll(async () => (await (await fetch(`${base}/metrics`)).text()).split('\n').filter((l) => l.startsWith('dfm_scheduler_leader')), { timeout: 5000 }).toEqual(['dfm_scheduler_leader 1']);
-    expect(metrics).toMatch(/^dfm_task_duration_seconds_count\{pipeline="hello",type="postgres\.sql"\} 1$/m);
+    expect(metrics).toMatch(/^dfm_task_duration_seconds_count\{type="postgres\.sql"\} 1$/m);
+    expect(metrics).toMatch(/^dfm_task_run_seconds_total\{pipeline="hello",type="postgres\.sql"\} [\d.e-]+$/m);
   });
 
   it('answers 503 and names the dependency that is down', async () => {
