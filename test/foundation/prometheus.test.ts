@@ -3,7 +3,8 @@
  * rules (deploy/prometheus/; only the targets replaced by a dfm started in this process and the
  * intervals shortened), scrapes dfm: after a run, Prometheus' HTTP API holds the run's series with
  * the right values, and the Kafka consumer lag of a kafka.to_postgres task that is behind by 7
- * records reads 7. `promtool check metrics` finds nothing to say about a /metrics scrape.
+ * records reads 7. Every query of the Grafana dashboard (deploy/grafana/dfm.json) is accepted by it
+ * and names only series dfm exports. `promtool check metrics` finds nothing to say about a scrape.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -133,6 +134,20 @@ describe('a real Prometheus with the shipped configuration', () => {
     const loaded = rules.data.groups.flatMap((g) => g.rules);
     expect(loaded.length).toBeGreaterThan(10);
     expect(loaded.filter((r) => r.health === 'err')).toEqual([]);
+  });
+
+  it('answers every query of the Grafana dashboard, and they name only series dfm exports', async () => {
+    const dashboard = JSON.parse(readFileSync('deploy/grafana/dfm.json', 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr.replaceAll('$pipeline', '.*') })));
+    expect(exprs.length).toBeGreaterThan(25);
+    const scrape = await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text();
+    const exported = new Set([...scrape.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]!));
+    for (const { panel, expr } of exprs) {
+      const response = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
+      expect({ panel, status: response.status, body: response.ok ? '' : await response.text() }).toEqual({ panel, status: 200, body: '' });
+      const names = (expr.match(/\bdfm_[a-z_]+/g) ?? []).map((n) => n.replace(/_(bucket|sum|count)$/, ''));
+      expect(names.filter((n) => !exported.has(n)), panel).toEqual([]);
+    }
   });
 
   it('passes promtool check metrics on a /metrics scrape', async () => {
