@@ -12,7 +12,7 @@ const PIPELINES = 1000;
 describe('a /metrics scrape at 1,000 pipelines', () => {
   it('is under 1 MB and 50 ms', async () => {
     const metrics = createMetrics();
-    const lag = [];
+    const lag: { pipeline: string; task: string; topic: string; lag: number }[] = [];
     for (let i = 0; i < PIPELINES; i++) {
       const pipeline = `pipeline-${String(i).padStart(4, '0')}`;
       metrics.runsCreated.inc({ pipeline, trigger: 'schedule' });
