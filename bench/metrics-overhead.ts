@@ -17,7 +17,7 @@ import { loadConfig } from '../src/config/load-config.js';
 import { createPool } from '../src/db/create-pool.js';
 import { createLogger } from '../src/lib/logger.js';
 import { createMetrics } from '../src/metrics/create-metrics.js';
-import { createLeaderReadings } from '../src/metrics/read-leader-readings.js';
+import { createLeaderReadings } from '../src/service/create-leader-readings.js';
 import { parsePipelineSource } from '../src/pipeline/parse-pipeline-source.js';
 import { activatePipelines } from '../src/scheduler/activate-pipelines.js';
 import { createDatabase, databaseUrl, dropDatabase, median, parseOptions, round, withAdmin } from './scheduler/common.js';

@@ -29,7 +29,7 @@ import { startSyncPoller } from '../sync/start-sync-poller.js';
 import { watchLocalPipelines } from '../sync/watch-local-pipelines.js';
 import { createConnections } from '../tasks/create-connections.js';
 import { taskRunners } from '../tasks/task-runners.js';
-import { createLeaderReadings } from '../metrics/read-leader-readings.js';
+import { createLeaderReadings } from './create-leader-readings.js';
 import type { RoleRegistry } from './start-service.js';
 
 export const serviceRoles: RoleRegistry = {

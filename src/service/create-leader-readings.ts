@@ -1,5 +1,5 @@
 /**
- * The scrape-time read behind the leader's gauges (create-leader-gauges.ts): three statements on
+ * The scrape-time read behind the leader's gauges (metrics/create-leader-gauges.ts): three statements on
  * dfm's database and one end-offset request per Kafka topic that a kafka.to_postgres task consumes.
  * Bounded: the ready queue is counted on the open-task-run index, the outbox is grouped by kind,
  * and at most MAX_LAG_TASKS tasks are measured (a scrape must stay well under Prometheus' 10 s
@@ -14,7 +14,7 @@ import { createKafka, createKafkaAdmin, type KafkaAdmin, type PartitionRange } f
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { readOutboxDepth } from '../outbox/outbox-queue.js';
-import type { LeaderReadings } from './create-leader-gauges.js';
+import type { LeaderReadings } from '../metrics/create-leader-gauges.js';
 
 const MAX_LAG_TASKS = 500;
 /** A scrape must not wait on a broker that is down (the dependency gauge says so already). */
