@@ -3,6 +3,7 @@
  * under `postgres.sql` (the worker looks runners up by task type), so what is measured is the
  * executor's own overhead: claim, dispatch, outcome, downstream promotion, run completion.
  */
+import type { Metrics } from '../../src/metrics/create-metrics.js';
 import pg from 'pg';
 import { loadConfig } from '../../src/config/load-config.js';
 import { createPool } from '../../src/db/create-pool.js';
@@ -69,7 +70,7 @@ interface RunningWorker {
   stop(): Promise<void>;
 }
 
-function launch(url: string, logger: Logger, concurrency: number, hooks: Hooks): RunningWorker {
+function launch(url: string, logger: Logger, concurrency: number, hooks: Hooks, metrics?: Metrics): RunningWorker {
   const pool = createPool(url, logger, { applicationName: 'bench-dfm-worker' });
   const config = loadConfig({ DATABASE_URL: url });
   const connections = createConnections({ config, databaseUrl: url, kafkaBrokers: [], logger });
@@ -92,6 +93,7 @@ function launch(url: string, logger: Logger, concurrency: number, hooks: Hooks):
     pollIntervalMs: config.pollIntervalMs,
     shutdownGraceMs: config.shutdownGraceMs,
     afterOutcomeCommit: (claim) => hooks.onCommit(claim.runId, claim.taskId),
+    metrics,
   });
   return {
     worker,
@@ -204,6 +206,8 @@ export async function dfmThroughput(
   logger: Logger,
   options: BenchOptions,
   shape: { pipelineId: string; tasks: number; tasksPerRun: number } = { pipelineId: C3_PIPELINE, tasks: options.c3Tasks, tasksPerRun: options.c3TasksPerRun },
+  /** The worker counts into these (bench/metrics-overhead.ts); without, it counts nothing. */
+  metrics?: Metrics,
 ): Promise<DfmThroughputResult> {
   const n = shape.tasks;
   const runCount = n / shape.tasksPerRun;
@@ -243,7 +247,7 @@ export async function dfmThroughput(
     onCommit: (runId) => {
       if (runIndex.has(runId) && ++committed === n) allDone();
     },
-  });
+  }, metrics);
   let t1 = 0;
   try {
     await within(allDonePromise, 30 * 60_000, 'all dfm task runs');

@@ -26,6 +26,8 @@ export interface ClaimedTaskRun {
   readonly intervalStart: Date;
   readonly intervalEnd: Date;
   readonly startedAt: Date;
+  /** When it became ready: startedAt − readyAt is the claim latency. */
+  readonly readyAt: Date;
 }
 
 export interface ClaimResult {
@@ -35,8 +37,8 @@ export interface ClaimResult {
 }
 
 /** The claimed rows arrive through json_agg: bigint ids as numbers, timestamps as text. */
-const CLAIMED_COLUMNS = ['id', 'run_id', 'task_id', 'task_type', 'attempt', 'max_attempts', 'pipeline_id', 'version_id', 'params', 'trigger_body', 'logical_time', 'interval_start', 'interval_end', 'started_at'];
-const CLAIMED_CONVERSIONS = { ids: ['id', 'run_id', 'version_id'], times: ['logical_time', 'interval_start', 'interval_end', 'started_at'] };
+const CLAIMED_COLUMNS = ['id', 'run_id', 'task_id', 'task_type', 'attempt', 'max_attempts', 'pipeline_id', 'version_id', 'params', 'trigger_body', 'logical_time', 'interval_start', 'interval_end', 'started_at', 'ready_at'];
+const CLAIMED_CONVERSIONS = { ids: ['id', 'run_id', 'version_id'], times: ['logical_time', 'interval_start', 'interval_end', 'started_at', 'ready_at'] };
 
 export async function claimTaskRuns(client: Queryable, workerId: string, limit: number, checkRuns: readonly number[] = []): Promise<ClaimResult> {
   const { rows } = await client.query<{ claimed: Record<string, unknown>[]; done: string[] | null }>(
@@ -52,7 +54,7 @@ export async function claimTaskRuns(client: Queryable, workerId: string, limit: 
               claimed_at = now(), heartbeat_at = now(), started_at = now(), finished_at = null
          from picked, dfm.run r
         where t.id = picked.id and r.id = t.run_id
-        returning t.id, t.run_id, t.task_id, t.task_type, t.attempt, t.max_attempts, t.started_at,
+        returning t.id, t.run_id, t.task_id, t.task_type, t.attempt, t.max_attempts, t.started_at, t.ready_at,
                   r.pipeline_id, r.version_id, r.params, r.trigger_body, r.logical_time, r.interval_start, r.interval_end
      )
      select (select coalesce(json_agg(claimed), '[]'::json) from claimed) as claimed,

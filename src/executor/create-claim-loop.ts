@@ -71,6 +71,7 @@ export function createClaimLoop(options: {
         const { claimed, runsWithoutOpenTasks } = result;
         for (const runId of runsWithoutOpenTasks) options.onRunDone(runId);
         options.metrics?.claims.inc(claimed.length);
+        for (const row of claimed) options.metrics?.claimLatency.observe(Math.max(0, row.startedAt.getTime() - row.readyAt.getTime()) / 1000);
         for (const row of claimed) options.onClaimed(row);
         if (claimed.length < free || free <= 0) return;
       }

@@ -55,6 +55,8 @@ export async function runTaskAttempt(options: AttemptRunnerOptions, attempt: Tas
     void appendRunLog(options.pool, { runId: claim.runId, taskId: claim.taskId, attempt: claim.attempt, level: 'error', message: `${taskError.code}: ${taskError.message}` });
     await writeOutcomeSurely(options, attempt, 'failed', () => failTaskRun(options.pool, claim, taskError, retryDelay, attempt.downstream));
     record(options, claim, 'failure', began);
+    // The condition failTaskRun's statement applies (write-task-outcome.ts) to schedule a retry.
+    if (taskError.retryable && claim.attempt < claim.maxAttempts) options.metrics?.retries.inc({ pipeline: claim.pipelineId, type: claim.taskType });
   } finally {
     clearTimeout(timer);
   }
@@ -63,7 +65,8 @@ export async function runTaskAttempt(options: AttemptRunnerOptions, attempt: Tas
 function record(options: AttemptRunnerOptions, claim: ClaimedTaskRun, outcome: string, began: bigint): void {
   const seconds = Number(process.hrtime.bigint() - began) / 1e9;
   options.metrics?.taskRunsFinished.inc({ pipeline: claim.pipelineId, type: claim.taskType, outcome });
-  options.metrics?.taskDuration.observe({ pipeline: claim.pipelineId, type: claim.taskType }, seconds);
+  options.metrics?.taskDuration.observe({ type: claim.taskType }, seconds);
+  options.metrics?.taskSeconds.inc({ pipeline: claim.pipelineId, type: claim.taskType }, seconds);
 }
 
 /** Retries of many tasks failing at once spread over [50 %, 100 %] of the delay. */

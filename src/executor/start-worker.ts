@@ -214,7 +214,11 @@ export function startWorker(options: WorkerOptions): Worker {
 /** Closes the runs a claim statement found with nothing left to do, and counts every closed run. */
 function createRunCloser(pool: pg.Pool, logger: Logger, metrics: Metrics | undefined) {
   const closings = new Set<Promise<void>>();
-  const count = (run: ClosedRun) => metrics?.runsFinished.inc({ pipeline: run.pipelineId, state: run.state });
+  const count = (run: ClosedRun) => {
+    metrics?.runsFinished.inc({ pipeline: run.pipelineId, trigger: run.trigger, state: run.state });
+    metrics?.runDuration.observe({ trigger: run.trigger, state: run.state }, run.seconds);
+    metrics?.runSeconds.inc({ pipeline: run.pipelineId }, run.seconds);
+  };
   async function closeNow(runId: number): Promise<void> {
     try {
       const closed = await withTransaction(pool, (client) => finishRun(client, runId));

@@ -67,6 +67,9 @@ export async function failDownstream(client: Queryable, runId: number, taskId: s
 export interface ClosedRun {
   readonly state: 'success' | 'failed';
   readonly pipelineId: string;
+  readonly trigger: string;
+  /** From the run's start (its creation if it never started) to now. */
+  readonly seconds: number;
 }
 
 /** Closes the run when no task run is left to do (call after the outcome committed). */
@@ -81,7 +84,10 @@ export async function closeRunIfDone(pool: pg.Pool, runId: number): Promise<Clos
 
 /** Closes a running run that has no open task runs; the caller's transaction. */
 export async function finishRun(client: Queryable, runId: number): Promise<ClosedRun | undefined> {
-  const locked = await client.query<{ pipeline_id: string }>("select pipeline_id from dfm.run where id = $1 and state = 'running' for update", [runId]);
+  const locked = await client.query<{ pipeline_id: string; trigger: string; seconds: number }>(
+    "select pipeline_id, trigger, extract(epoch from clock_timestamp() - coalesce(started_at, created_at))::float8 as seconds from dfm.run where id = $1 and state = 'running' for update",
+    [runId],
+  );
   const run = locked.rows[0];
   if (!run) return undefined;
   const { rows } = await client.query<{ open: boolean; failed: string | null }>(
@@ -96,7 +102,7 @@ export async function finishRun(client: Queryable, runId: number): Promise<Close
   await notifyRunFinished(client, runId);
   await reportRunStates(client, [runId]);
   await startQueuedRuns(client, run.pipeline_id);
-  return { state, pipelineId: run.pipeline_id };
+  return { state, pipelineId: run.pipeline_id, trigger: run.trigger, seconds: run.seconds };
 }
 
 /** The sweep: closes running runs left open by a crash between a completion and its close. */

@@ -120,6 +120,7 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
           if (runId !== undefined) {
             created++;
             options.metrics?.runsCreated.inc({ pipeline: pipelineId, trigger: 'schedule' });
+            options.metrics?.schedulerLag.observe(Math.max(0, now().getTime() - fire.logicalTime.getTime()) / 1000);
             logger.info({ pipeline: pipelineId, run: runId, logicalTime: fire.logicalTime.toISOString() }, 'scheduled run created');
           }
         }

@@ -31,6 +31,7 @@ import { startSyncPoller } from '../sync/start-sync-poller.js';
 import { watchLocalPipelines } from '../sync/watch-local-pipelines.js';
 import { createConnections } from '../tasks/create-connections.js';
 import { taskRunners } from '../tasks/task-runners.js';
+import { createLeaderReadings } from './create-leader-readings.js';
 import type { RoleRegistry } from './start-service.js';
 
 export const serviceRoles: RoleRegistry = {
@@ -49,9 +50,13 @@ export const serviceRoles: RoleRegistry = {
     }
     const scheduler = startScheduler({ pool, databaseUrl, logger, metrics, tickIntervalMs: config.pollIntervalMs });
     const triggers = watchKafkaTriggers({ pool, logger, metrics, config, kafkaBrokers, isLeader: () => scheduler.isLeader(), pollIntervalMs: config.pollIntervalMs });
+    const readings = createLeaderReadings({ pool, config, kafkaBrokers, logger });
+    metrics.leader.readFrom(async () => (scheduler.isLeader() ? readings.read() : undefined));
     return {
       name: 'scheduler',
       stop: async () => {
+        metrics.leader.readFrom(undefined);
+        await readings.close();
         poller?.stop();
         await watcher?.stop();
         await triggers.stop();

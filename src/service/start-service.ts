@@ -24,6 +24,8 @@ import { resolveKafkaBrokers } from '../kafka/resolve-kafka-brokers.js';
 import { createMetrics, type Metrics } from '../metrics/create-metrics.js';
 import { createRunEventHub, type RunEventHub } from '../runs/run-event-hub.js';
 import { createWebApp } from '../web/create-web-app.js';
+import { watchDependencies } from '../health/watch-dependencies.js';
+import { checkMigrationsApplied } from '../db/check-migrations-applied.js';
 import { selectRoles } from './select-roles.js';
 
 
@@ -67,6 +69,8 @@ export interface RunningService {
 }
 
 const HEALTH_TIMEOUT_MS = 2000;
+/** As often as Prometheus scrapes (deploy/prometheus/prometheus.yml): each scrape sees a fresh answer. */
+const HEALTH_INTERVAL_MS = 15_000;
 
 export async function startService(options: { config: Config; logger: Logger; role: string; roles?: RoleRegistry }): Promise<RunningService> {
   const { config, logger, role } = options;
@@ -102,13 +106,17 @@ export async function startService(options: { config: Config; logger: Logger; ro
       routers.push(...(running.routers ?? []));
     }
 
+    const healthChecks = [
+      { name: 'postgres', check: () => pingPostgres(pool) },
+      { name: 'kafka', check: () => kafkaHealth.check() },
+    ];
+    const dependencies = watchDependencies({ checks: healthChecks, metrics, intervalMs: HEALTH_INTERVAL_MS });
+    cleanups.add('the dependency checks', () => dependencies.stop());
     const app = createWebApp({
       metrics,
       logger,
-      healthChecks: [
-        { name: 'postgres', check: () => pingPostgres(pool) },
-        { name: 'kafka', check: () => kafkaHealth.check() },
-      ],
+      healthChecks,
+      readyChecks: [{ name: 'migrations', check: () => checkMigrationsApplied(pool) }],
       routers,
     });
     const server: Server = app.listen(config.port, config.host);

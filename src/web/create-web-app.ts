@@ -1,34 +1,48 @@
 /**
- * The HTTP surface on PORT: `/healthz` and `/metrics`, then the routers the roles contribute (the
+ * The HTTP surface on PORT: `/healthz`, `/livez`, `/readyz` and `/metrics`, then the routers the roles contribute (the
  * dashboard, the API, GitHub webhooks and Slack commands mount here as they arrive). Under `/api/`
  * every answer is JSON, errors included: an unknown path is a JSON 404, and a handler that throws
  * is a JSON 500 that names no detail of the error (it may hold SQL, parameters or secrets); the
  * error itself goes to the log.
+ * Health: `/livez` answers 200 while the process can answer at all (a Kubernetes liveness probe:
+ * restarting dfm does not bring PostgreSQL back); `/readyz` answers 200 when every dependency and
+ * every readiness check (migrations applied) answers (a readiness probe: take the replica out of the
+ * Service meanwhile); `/healthz` keeps its documented meaning, the dependencies only.
  */
 import express, { type ErrorRequestHandler, type Express, type Router } from 'express';
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics/create-metrics.js';
+import { runChecks, type HealthCheck } from '../health/watch-dependencies.js';
 
-export interface HealthCheck {
-  readonly name: string;
-  check(): Promise<boolean>;
-}
+export type { HealthCheck };
 
-export function createWebApp(options: { metrics: Metrics; healthChecks: readonly HealthCheck[]; routers?: readonly Router[]; logger?: Logger }): Express {
+export function createWebApp(options: {
+  metrics: Metrics;
+  healthChecks: readonly HealthCheck[];
+  /** Checked by /readyz besides the dependencies (e.g. migrations applied); no gauge. */
+  readyChecks?: readonly HealthCheck[];
+  routers?: readonly Router[];
+  logger?: Logger;
+}): Express {
   const app = express();
   app.disable('x-powered-by');
 
   app.get('/healthz', async (_req, res) => {
-    const results = await Promise.all(
-      options.healthChecks.map(async (h) => {
-        const up = await h.check().catch(() => false);
-        options.metrics.dependencyUp.set({ dependency: h.name }, up ? 1 : 0);
-        return [h.name, up ? 'up' : 'down'] as const;
-      }),
-    );
-    const healthy = results.every(([, state]) => state === 'up');
-    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', checks: Object.fromEntries(results) });
+    const checks = await runChecks(options.healthChecks, options.metrics);
+    const healthy = Object.values(checks).every((state) => state === 'up');
+    res.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'unavailable', checks });
+  });
+
+  app.get('/livez', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+
+  app.get('/readyz', async (_req, res) => {
+    const [dependencies, others] = await Promise.all([runChecks(options.healthChecks, options.metrics), runChecks(options.readyChecks ?? [])]);
+    const checks = { ...dependencies, ...others };
+    const ready = Object.values(checks).every((state) => state === 'up');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'unavailable', checks });
   });
 
   app.get('/metrics', async (_req, res) => {

@@ -35,7 +35,7 @@ describe('the fence', () => {
     expect(late.applied).toBe(false);
     const onTime = await completeTaskRun(o.pool, { ...fresh!, workerId: 'fresh' }, { from: 'fresh' });
     expect(onTime).toMatchObject({ applied: true });
-    expect(await closeRunIfDone(o.pool, runId)).toEqual({ state: 'success', pipelineId: 'fenced' });
+    expect(await closeRunIfDone(o.pool, runId)).toEqual({ state: 'success', pipelineId: 'fenced', trigger: 'manual', seconds: expect.any(Number) });
     expect((await taskRows(o.pool, runId))['t']).toMatchObject({ state: 'success', attempt: 2, claimed_by: 'fresh', output: { from: 'fresh' } });
   });
 
@@ -58,7 +58,7 @@ describe('closing runs', () => {
     await completeTaskRun(o.pool, { ...claim!, workerId: 'crashes-after-commit' }, null);
     // ... and the worker dies here, before closeRunIfDone.
     expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('running');
-    expect(await closeFinishedRuns(o.pool)).toEqual([{ state: 'success', pipelineId: 'unclosed' }]);
+    expect(await closeFinishedRuns(o.pool)).toEqual([{ state: 'success', pipelineId: 'unclosed', trigger: 'manual', seconds: expect.any(Number) }]);
     expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('success');
   });
 });

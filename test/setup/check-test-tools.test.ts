@@ -60,13 +60,14 @@ function runPreflight(path: string): Promise<{ code: number | null; output: stri
 
 // Node + tsx start in ~1 s; on a loaded 2-core machine (load 16 in a full run) several.
 describe('the test preflight (scripts/check-test-tools.ts)', { timeout: 30_000 }, () => {
-  it('stops a non-root user without kcat and promtool within seconds, with the apt-get command', async () => {
+  it('stops a non-root user without kcat, promtool and prometheus within seconds, with the apt-get command', async () => {
     const { code, output, ms } = await runPreflight(pathWith(['java', 'mvn', 'git', 'script', 'apt-get']));
     expect(code).toBe(1);
     expect(ms).toBeLessThan(10_000);
-    expect(output).toContain('2 tools that are not installed (no test was run)');
+    expect(output).toContain('3 tools that are not installed (no test was run)');
     expect(output).toMatch(/^ {2}kcat .*install: apt-get install kcat$/m);
     expect(output).toMatch(/^ {2}promtool .*install: apt-get install prometheus$/m);
+    expect(output).toMatch(/^ {2}prometheus .*install: apt-get install prometheus$/m);
     expect(output).toContain('sudo apt-get update && sudo apt-get install -y kcat prometheus');
   });
 

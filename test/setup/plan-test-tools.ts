@@ -24,7 +24,8 @@ export interface TestToolFacts {
 
 export const TEST_TOOLS: readonly TestTool[] = [
   { command: 'kcat', usedBy: 'Kafka tests read and write records with it (an independent librdkafka client)', debianPackage: 'kcat', brewFormula: 'kcat' },
-  { command: 'promtool', usedBy: 'the alert-rule tests check and unit-test deploy/alerts.yml', debianPackage: 'prometheus', brewFormula: 'prometheus' },
+  { command: 'promtool', usedBy: 'the alert-rule tests check and unit-test deploy/prometheus/', debianPackage: 'prometheus', brewFormula: 'prometheus' },
+  { command: 'prometheus', usedBy: 'the Prometheus test scrapes a running dfm with the real server and the shipped config', debianPackage: 'prometheus', brewFormula: 'prometheus' },
   // Always: the quick-start test starts the local broker even when KAFKA_BROKERS points elsewhere.
   { command: 'java', usedBy: 'the local Kafka broker (Java 17 or newer)', debianPackage: 'openjdk-17-jre-headless', brewFormula: 'openjdk@17' },
   { command: 'mvn', usedBy: 'fetches the Kafka broker jars from Maven Central once', debianPackage: 'maven', brewFormula: 'maven', neededWhen: (facts) => !facts.kafkaJarsCached },
