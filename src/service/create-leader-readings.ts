@@ -11,6 +11,7 @@ import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
 import { resolveKafkaConnection } from '../config/resolve-connection.js';
 import { createKafka, createKafkaAdmin, type KafkaAdmin, type PartitionRange } from '../kafka/kafka-client.js';
+import { kafkajs } from '../kafka/kafkajs.js';
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { readOutboxDepth } from '../outbox/outbox-queue.js';
@@ -34,7 +35,11 @@ export function createLeaderReadings(options: { pool: pg.Pool; config: Config; k
     let admin = admins.get(connection);
     if (!admin) {
       const brokers = resolveKafkaConnection(options.config, options.kafkaBrokers, connection);
-      admin = createKafkaAdmin(createKafka(brokers, options.logger, { clientId: 'dfm-metrics', retry: { retries: 0 } }), brokers);
+      // kafkajs' own log is silenced for this client: a topic a task will consume but nobody created
+      // yet is a Metadata error kafkajs logs at ERROR (the quick start's first scrape did), while
+      // here it only means no lag to show; the failure is logged at debug below, and Kafka being
+      // down is /readyz's and dfm_dependency_up's to say.
+      admin = createKafkaAdmin(createKafka(brokers, options.logger, { clientId: 'dfm-metrics', retry: { retries: 0 }, logLevel: kafkajs.logLevel.NOTHING }), brokers);
       admins.set(connection, admin);
     }
     return admin;
