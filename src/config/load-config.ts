@@ -9,6 +9,7 @@ import { readFileSync as readFileBuffer } from 'node:fs';
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
 import { LOG_FORMATS } from '../lib/logger.js';
+import { parseSlackAllow, type SlackAllowRule } from '../slack/parse-slack-allow.js';
 import { checkBranchName, checkGitUrl, checkRepositoryPath, GIT_PROTOCOLS, type CheckedGitUrl, type GitProtocol } from '../git/validate-git-input.js';
 
 const readFileSync = (path: string): string => readFileBuffer(path, 'utf8');
@@ -109,6 +110,9 @@ export const variables = {
   DFM_OUTBOX_RETRY_BASE_MS: { key: 'outboxRetryBaseMs', schema: positiveInt('DFM_OUTBOX_RETRY_BASE_MS').default(1000), doc: "Backoff before a failed report's first retry, doubled with each attempt up to 5 minutes (25 attempts, then the report is recorded failed), in ms. Default 1000." },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
+  SLACK_API_URL: { schema: z.string().trim().url('SLACK_API_URL must be a URL such as https://slack.com/api/').transform((u) => u.replace(/\/*$/, '/')).default('https://slack.com/api/'), doc: 'Slack Web API base URL (a test stand-in). Default https://slack.com/api/.' },
+  DFM_SLACK_DEFAULT_CHANNEL: { schema: z.string().trim().regex(/^#?[A-Za-z0-9._-]{1,80}$/, 'DFM_SLACK_DEFAULT_CHANNEL must be a channel name (#data-alerts) or id').optional(), doc: "Channel for run messages of pipelines whose `notify` names no `slack` channel. Unset: those pipelines' messages are not sent (recorded failed in the outbox)." },
+  DFM_SLACK_ALLOW: { schema: z.string().optional(), doc: 'Who may run, cancel, retry, pause and unpause from Slack (commands and buttons), by Slack ids: rules `<team_id>/<user_id>=<actions>[@<pipelines>]` separated by `;`, e.g. `T024BE7LD/U0G9QF9C6=run,retry@orders-*;T024BE7LD/*=retry`; user `*` is the whole team, actions `*` all five, no `@` every pipeline. Read-only commands are open. Unset: nobody may change anything from Slack.' },
 } as const;
 
 type Variables = typeof variables;
@@ -133,7 +137,16 @@ export interface Config extends KeyedFields {
   readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string; readonly apiUrl: string; readonly throttle: boolean } | undefined;
   /** DFM_GIT_URL, checked against DFM_GIT_PROTOCOLS. */
   readonly gitUrl: CheckedGitUrl | undefined;
-  readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
+  readonly slack: SlackConfig | undefined;
+}
+
+export interface SlackConfig {
+  readonly botToken: string;
+  readonly signingSecret: string;
+  /** SLACK_API_URL, ending in `/`. */
+  readonly apiUrl: string;
+  readonly defaultChannel: string | undefined;
+  readonly allow: readonly SlackAllowRule[];
 }
 
 /** `readFile` is injected so the function stays pure in tests (PRIVATE_KEY_PATH). */
@@ -196,6 +209,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
   if (slackSet === 1) {
     problems.push('Slack integration needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; set the missing one or unset both');
   }
+  let slackAllow: SlackAllowRule[] = [];
+  if (p.DFM_SLACK_ALLOW !== undefined) {
+    const allow = parseSlackAllow(p.DFM_SLACK_ALLOW);
+    if ('problems' in allow) problems.push(...allow.problems.map((m) => `DFM_SLACK_ALLOW: ${m}`));
+    else slackAllow = allow.rules;
+  }
   if (problems.length > 0) {
     throw new DfmError(
       'CONFIG_INVALID',
@@ -222,7 +241,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
       : undefined,
     gitUrl: gitUrl === undefined ? undefined : Object.freeze(gitUrl),
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
-      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET })
+      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET, apiUrl: p.SLACK_API_URL, defaultChannel: p.DFM_SLACK_DEFAULT_CHANNEL, allow: Object.freeze(slackAllow) })
       : undefined,
   });
 }
