@@ -21,7 +21,14 @@ export const SLACK_RUN_THREAD_REPORT = 'slack.run-thread';
 /** Lines of the failed task's log put in the thread. */
 const LOG_TAIL_LINES = 8;
 
-export async function reportRunMessages(client: Queryable, runIds: readonly number[]): Promise<number> {
+/**
+ * `progress`: the worker's after-the-fact update of running runs that already have a message (task
+ * states as they change, announce-run-changes.ts), keyed `progress` so a pending one is superseded
+ * by the next. It locks the run rows (FOR SHARE), so it either commits before a run's end commits
+ * (its report comes first) or waits and then sees the run ended and writes nothing: a stale
+ * "running" can never follow the final state.
+ */
+export async function reportRunMessages(client: Queryable, runIds: readonly number[], options: { progress?: boolean } = {}): Promise<number> {
   if (runIds.length === 0) return 0;
   const { rows } = await client.query<{ reported: number }>(
     `with runs as (
@@ -30,7 +37,8 @@ export async function reportRunMessages(client: Queryable, runIds: readonly numb
          from dfm.run r
          join dfm.pipeline_version v on v.id = r.version_id
          left join dfm.slack_message m on m.run_id = r.id
-        where r.id = any($1::bigint[]) and v.definition ? 'notify'),
+        where r.id = any($1::bigint[]) and v.definition ? 'notify' and (not $6 or (m.run_id is not null and r.state = 'running'))
+          for share of r),
      chosen as (
        select runs.*, coalesce(message_channel, notify->>'slack', '') as channel
          from runs
@@ -56,17 +64,17 @@ export async function reportRunMessages(client: Queryable, runIds: readonly numb
                              from dfm.task_run t where t.run_id = c.id and t.state = 'failed'
                             order by t.finished_at nulls last, t.id limit 1)) as payload
          from chosen c),
-     messages as (insert into dfm.slack_message (run_id, channel) select id, channel from chosen on conflict (run_id) do nothing),
+     messages as (insert into dfm.slack_message (run_id, channel) select id, channel from chosen where not $6 on conflict (run_id) do nothing),
      added as (
-       insert into dfm.outbox (target, kind, payload)
-       select r.target, k.kind, r.payload from reports r cross join (values ($2::text, 1), ($3::text, 2)) as k(kind, n)
-        where k.n = 1 or r.payload->>'state' = 'failed'
+       insert into dfm.outbox (target, kind, key, payload)
+       select r.target, k.kind, case when $6 then 'progress' end, r.payload from reports r cross join (values ($2::text, 1), ($3::text, 2)) as k(kind, n)
+        where k.n = 1 or (not $6 and r.payload->>'state' = 'failed')
         order by r.id, k.n
        returning target),
      targets as (insert into dfm.outbox_target (target) select distinct target from reports on conflict (target) do nothing),
      notified as (select pg_notify($4, '') where exists (select 1 from reports))
      select (select count(*) from added)::int as reported, (select count(*) from notified) as sent`,
-    [runIds, SLACK_RUN_MESSAGE_REPORT, SLACK_RUN_THREAD_REPORT, OUTBOX_CHANNEL, LOG_TAIL_LINES],
+    [runIds, SLACK_RUN_MESSAGE_REPORT, SLACK_RUN_THREAD_REPORT, OUTBOX_CHANNEL, LOG_TAIL_LINES, options.progress ?? false],
   );
   return rows[0]!.reported;
 }

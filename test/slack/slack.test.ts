@@ -25,6 +25,7 @@ const PIPELINES = {
   'orders.yaml': 'id: orders\nparams:\n  note: { type: string, default: "" }\n  cmd: { type: string, default: "" }\ntasks:\n  only: { type: postgres.sql, sql: "select 1" }\n',
   // Fails while public.flaky_gate is empty: division by zero.
   'flaky.yaml': 'id: flaky\nnotify: { slack: "#data-alerts", on: [start, failure, recovery] }\ndefaults: { retries: 0 }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  divide: { type: postgres.sql, needs: [first], sql: "select 1 / (select count(*)::int from public.flaky_gate)" }\n',
+  'stepwise.yaml': 'id: stepwise\nnotify: { on: [start] }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  slow: { type: postgres.sql, needs: [first], sql: "select pg_sleep(1.5)" }\n',
   'announced.yaml': 'id: announced\nnotify: { on: [start, success] }\ntasks:\n  only: { type: postgres.sql, sql: "select 1" }\n',
 };
 
@@ -61,6 +62,8 @@ const textOf = (answer: Record<string, unknown>) => ((answer['blocks'] as { text
 const runCount = async () => Number((await o.pool.query('select count(*) from dfm.run')).rows[0].count);
 const topLevelMessages = () => [...slack.messages.values()].filter((m) => m.threadTs === undefined);
 const messageOfRun = (runId: number): SlackMessageState | undefined => topLevelMessages().find((m) => JSON.stringify(m.current).includes(`/runs/${runId}|`));
+/** Runs of the same value as one: ['a', 'a', 'b'] → ['a', 'b']. */
+const collapse = (values: string[]) => values.filter((v, i) => i === 0 || v !== values[i - 1]);
 const colorOf = (body: Record<string, unknown>) => (body['attachments'] as { color: string }[])[0]!.color;
 
 beforeAll(async () => {
@@ -193,7 +196,8 @@ describe('run messages', () => {
     const thread = await eventually(async () => [...slack.messages.values()].find((m) => m.threadTs === message.ts), 15_000, 'the thread reply');
     expect(JSON.stringify(thread.current)).toContain('division by zero');
     expect(JSON.stringify(thread.current)).toContain('divide');
-    expect(message.versions.map(colorOf)).toEqual(['#1d9bd1', '#e01e5a']);
+    // Running (blue) as the tasks progress, then failed (red): never running again after the end.
+    expect(collapse(message.versions.map(colorOf))).toEqual(['#1d9bd1', '#e01e5a']);
     expect(JSON.stringify(message.current)).toContain('dfm_retry');
 
     await o.pool.query('insert into public.flaky_gate values (1)');
@@ -216,6 +220,20 @@ describe('run messages', () => {
     expect(rows).toEqual([{ action: 'retry', target: `run:${runId}`, outcome: 'ok' }]);
   });
 
+  it('updates the message as tasks progress', async () => {
+    const { responseId } = await command('run stepwise');
+    const runId = Number(/run #(\d+)/.exec(textOf(await answerOf(responseId)))![1]);
+    expect(await waitForRun(o.pool, runId)).toBe('success');
+    const message = await eventually(async () => {
+      const m = messageOfRun(runId);
+      return m && colorOf(m.current) === '#2eb67d' ? m : undefined;
+    }, 15_000, 'the finished message');
+    const lines = message.versions.map((v) => (v['attachments'] as { blocks: { text?: { text: string } }[] }[])[0]!.blocks[0]!.text!.text.split('\n')[1]);
+    expect(lines).toContain('✓ first  ▶ slow');
+    expect(lines.at(-1)).toBe('✓ first  ✓ slow');
+    expect(JSON.stringify(message.current)).toMatch(/manual by slack:T0DFM1\/U0ALICE · \d/);
+  });
+
   it('waits out a 429 retry-after and delivers every update in order', async () => {
     slack.failNext('chat.postMessage', { status: 429, retryAfterS: 1 });
     slack.failNext('chat.update', { status: 429, retryAfterS: 1 });
@@ -224,12 +242,13 @@ describe('run messages', () => {
     expect(await waitForRun(o.pool, runId)).toBe('success');
     const message = await eventually(async () => {
       const m = messageOfRun(runId);
-      return m && m.versions.length === 2 ? m : undefined;
+      return m && colorOf(m.current) === '#2eb67d' ? m : undefined;
     }, 20_000, 'the posted and updated message');
-    expect(message.versions.map(colorOf)).toEqual(['#1d9bd1', '#2eb67d']);
+    expect(collapse(message.versions.map(colorOf))).toEqual(['#1d9bd1', '#2eb67d']);
     expect(message.channel).toMatch(/^C/);
     const calls = slack.calls.filter((c) => c.method.startsWith('chat.') && JSON.stringify(c.body).includes(`/runs/${runId}|`));
-    expect(calls.map((c) => `${c.method} ${c.status}`)).toEqual(['chat.postMessage 429', 'chat.postMessage 200', 'chat.update 429', 'chat.update 200']);
+    expect(calls.map((c) => `${c.method} ${c.status}`).slice(0, 4)).toEqual(['chat.postMessage 429', 'chat.postMessage 200', 'chat.update 429', 'chat.update 200']);
+    expect(calls.slice(4).every((c) => c.method === 'chat.update' && c.status === 200)).toBe(true);
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(950);
     expect(calls[3]!.at - calls[2]!.at).toBeGreaterThanOrEqual(950);
     // The pipeline names no channel: DFM_SLACK_DEFAULT_CHANNEL.
