@@ -26,7 +26,7 @@ import { setPipelinePaused } from '../runs/set-pipeline-paused.js';
 import { triggerRun } from '../runs/trigger-run.js';
 import { isSlackActionAllowed, type SlackAction, type SlackAllowRule } from './parse-slack-allow.js';
 import { runUrl } from './render-run-message.js';
-import { codeBlock, escapeMrkdwn, formatDuration, SECTION_TEXT_LIMIT } from './slack-text.js';
+import { codeBlock, escapeMrkdwn, formatDuration, redactSecrets, SECTION_TEXT_LIMIT } from './slack-text.js';
 
 export interface SlackCommandContext {
   readonly pool: pg.Pool;
@@ -215,7 +215,7 @@ async function showRun(context: SlackCommandContext, runId: number): Promise<Sla
   const run = await getRunStatus(context.pool, runId);
   if (!run) return answer(`There is no run #${runId}.`);
   const duration = run.startedAt ? ` · ${formatDuration((run.finishedAt ?? new Date()).getTime() - run.startedAt.getTime())}` : '';
-  const tasks = run.tasks.map((t) => `• *${t.taskId}* ${t.state}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.error ? ` — ${escapeMrkdwn(cutText(t.error.message.split('\n')[0] ?? '', 200))}` : ''}`);
+  const tasks = run.tasks.map((t) => `• *${t.taskId}* ${t.state}${t.attempt > 1 ? ` (attempt ${t.attempt})` : ''}${t.error ? ` — ${escapeMrkdwn(redactSecrets(cutText(t.error.message.split('\n')[0] ?? '', 200)))}` : ''}`);
   return answer(`*<${runUrl(context.publicUrl, runId)}|${run.pipelineId} #${runId}>* ${run.state} · ${run.trigger}${duration}\n${tasks.join('\n')}`);
 }
 

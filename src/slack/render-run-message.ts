@@ -58,7 +58,7 @@ export function renderRunThread(p: RunMessagePayload): SlackMessage {
   const title = `Task *${escapeMrkdwn(f.task)}* failed (attempt ${f.attempt})`;
   const blocks: Record<string, unknown>[] = [{ type: 'section', text: { type: 'mrkdwn', text: `${title}\n${codeBlock(f.error || 'no error message', SECTION_TEXT_LIMIT - title.length - 1)}` } }];
   if (f.logTail.trim() !== '') blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `Log tail\n${codeBlock(lastChars(f.logTail, 2000), SECTION_TEXT_LIMIT - 9)}` } });
-  return { text: cutText(`${f.task} failed: ${redactSecrets(f.error)}`, 300), blocks };
+  return { text: cutText(`${f.task} failed: ${redactSecrets(f.error.slice(0, 600))}`, 300), blocks };
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): Record<string, unknown> {
