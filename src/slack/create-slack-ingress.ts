@@ -9,8 +9,8 @@
  * done, however slow the database is.
  *
  * Bolt's client is built with `retries: 0` and dfm's `authorize` (the one bot token, no
- * `auth.test` call at start or per request); only `respond()` is used here — run messages go
- * through the outbox (deliver-slack-reports.ts).
+ * `auth.test` call at start or per request) and is not used: answers go to `response_url`, run
+ * messages through the outbox (deliver-slack-reports.ts).
  */
 import { App, ExpressReceiver, LogLevel, type Logger as BoltLogger } from '@slack/bolt';
 import { Router, type Request } from 'express';
@@ -65,22 +65,22 @@ export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool;
   });
   const context: SlackCommandContext = { pool, allow: slack.allow, publicUrl, logger };
 
-  app.command(SLACK_COMMAND, async ({ command, ack, respond }) => {
+  app.command(SLACK_COMMAND, async ({ command, ack }) => {
     await ack();
     const caller: SlackCaller = { team: command.team_id, user: command.user_id };
     const answer = await answerSlackCommand(context, caller, command.text);
-    await respond({ ...answer, blocks: [...answer.blocks] });
+    await postToResponseUrl(command.response_url, { ...answer }, logger);
   });
 
   for (const [actionId, action] of [[RETRY_ACTION, 'retry'], [CANCEL_ACTION, 'cancel']] as const) {
-    app.action(actionId, async ({ ack, body, action: pressed, respond }) => {
+    app.action(actionId, async ({ ack, body, action: pressed }) => {
       await ack();
       const value = 'value' in pressed ? Number(pressed.value) : Number.NaN;
       const team = body.team?.id ?? body.user.team_id;
       if (!Number.isInteger(value) || value <= 0 || team === undefined) return;
       const answer = await answerRunButton(context, { team, user: body.user.id }, action, value);
       // An ephemeral note to the presser; the run's message itself updates through the outbox.
-      await respond({ ...answer, blocks: [...answer.blocks], response_type: 'ephemeral', replace_original: false });
+      if ('response_url' in body && typeof body.response_url === 'string') await postToResponseUrl(body.response_url, { ...answer, response_type: 'ephemeral', replace_original: false }, logger);
     });
   }
   // A link button still sends an action; it needs its ack too.
@@ -91,6 +91,21 @@ export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool;
   });
 
   return { router, stop: async () => undefined };
+}
+
+/**
+ * What Bolt's `respond()` does (POST the JSON to the payload's response_url), with fetch: Bolt's
+ * goes through axios, and at 50 commands/s (bench/slack.ts) the answers' work shares the process
+ * with the acknowledgements. A failure is logged: the user sees no answer, nothing else is lost.
+ */
+async function postToResponseUrl(url: string, message: Record<string, unknown>, logger: Logger): Promise<void> {
+  try {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message), signal: AbortSignal.timeout(10_000) });
+    await response.body?.cancel();
+    if (!response.ok) logger.warn({ status: response.status }, 'Slack refused the answer posted to response_url');
+  } catch (error) {
+    logger.warn({ err: { message: messageOf(error) } }, 'could not post the answer to response_url');
+  }
 }
 
 function boltLogger(logger: Logger): BoltLogger {
