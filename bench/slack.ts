@@ -48,11 +48,11 @@ function signedCommand(text: string, responseUrl: string): { body: string; heade
 }
 
 /** Requests evenly spaced at `rate`/s for `seconds`; latency from each one's scheduled time. */
-async function measureAck(url: string, responseUrl: () => string): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
+async function measureAck(url: string, responseUrl: () => string, forSeconds = seconds): Promise<{ p50: number; p99: number; max: number; errors: number; sent: number }> {
   const latencies: number[] = [];
   let errors = 0;
   const began = performance.now();
-  const total = rate() * seconds;
+  const total = RATE * forSeconds;
   const inFlight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const due = began + (i * 1000) / RATE;
@@ -76,7 +76,6 @@ async function measureAck(url: string, responseUrl: () => string): Promise<{ p50
   return { p50: pct(latencies, 0.5), p99: pct(latencies, 0.99), max: latencies.at(-1) ?? Number.NaN, errors, sent: total };
 }
 
-const rate = () => RATE;
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN;
 
 async function startBareServer(): Promise<{ url: string; close(): Promise<void> }> {
@@ -123,8 +122,9 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   try {
     const dfmUrl = `http://127.0.0.1:${service.port}/api/slack/events`;
-    log('warming up');
-    await measureAckFor(dfmUrl, slack, 1);
+    log('warming up (2 s at the same rate, both servers, discarded)');
+    await measureAck(dfmUrl, () => slack.responseUrl().url, 2);
+    await measureAck(bare.url, () => slack.responseUrl().url, 2);
     log(`acknowledgement: ${RATE} req/s for ${seconds} s, dfm then the bare server`);
     const dfmAck = await measureAck(dfmUrl, () => slack.responseUrl().url);
     const bareAck = await measureAck(bare.url, () => slack.responseUrl().url);
@@ -170,13 +170,6 @@ async function main(): Promise<void> {
 }
 
 let lastRun = 0;
-
-async function measureAckFor(url: string, slack: { responseUrl(): { url: string } }, count: number): Promise<void> {
-  for (let i = 0; i < count * 20; i++) {
-    const { body, headers } = signedCommand('status benchy', slack.responseUrl().url);
-    await fetch(url, { method: 'POST', headers, body }).then((r) => r.arrayBuffer());
-  }
-}
 
 async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
