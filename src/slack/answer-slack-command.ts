@@ -10,7 +10,7 @@
  */
 import type pg from 'pg';
 import { recordAudit } from '../audit/record-audit.js';
-import { parseCommand } from '../commands/parse-command.js';
+import { parseCommand, type ParsedCommand } from '../commands/parse-command.js';
 import { renderHelp } from '../commands/render-help.js';
 import { isDfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -90,7 +90,7 @@ export async function answerSlackCommand(context: SlackCommandContext, caller: S
         return answer(renderHelp('slack'));
     }
   } catch (error) {
-    if (isDfmError(error)) return answer(escapeMrkdwn(await withSuggestion(context, error.code, error.message, text)));
+    if (isDfmError(error)) return answer(escapeMrkdwn(error.code === 'PIPELINE_UNKNOWN' ? await unknownPipeline(context, pipelineOf(command) ?? '') : error.message));
     context.logger.error({ err: { message: messageOf(error) }, command: command.kind }, 'Slack command failed');
     return answer('Something went wrong on dfm\'s side; the details are in its log. Try again in a moment.');
   }
@@ -169,11 +169,16 @@ async function changeState(
 }
 
 /** An unknown pipeline gets the closest active id. */
-async function withSuggestion(context: SlackCommandContext, code: string, message: string, text: string): Promise<string> {
-  if (code !== 'PIPELINE_UNKNOWN') return message;
-  const word = /"([^"]+)"/.exec(message)?.[1] ?? text;
+async function unknownPipeline(context: SlackCommandContext, pipelineId: string): Promise<string> {
   const { rows } = await context.pool.query<{ id: string }>('select id from dfm.pipeline where not paused order by id');
-  return `No pipeline "${word}". ${didYouMean(word, rows.map((r) => r.id), 'Active pipelines')}`;
+  return `No pipeline "${pipelineId}". ${didYouMean(pipelineId, rows.map((r) => r.id), 'Active pipelines')}`;
+}
+
+/** The pipeline a command names, if it names one. */
+function pipelineOf(command: ParsedCommand): string | undefined {
+  if ('pipeline' in command && typeof command.pipeline === 'string') return command.pipeline;
+  if (command.kind === 'status' && 'pipeline' in command.target) return command.target.pipeline;
+  return undefined;
 }
 
 async function listPipelines(context: SlackCommandContext): Promise<SlackAnswer> {

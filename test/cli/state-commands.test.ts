@@ -55,3 +55,32 @@ describe('dfm pause, unpause and audit', () => {
     expect(json).toEqual([expect.objectContaining({ actor: 'slack:T1/U2', outcome: 'refused', detail: { reason: 'not allowed by DFM_SLACK_ALLOW' } })]);
   });
 });
+
+describe('dfm list, status and logs', () => {
+  it('lists pipelines, shows a pipeline and a run, prints and follows logs', async () => {
+    const { runId } = await runToEnd(o.pool, 'cli-gated');
+    await o.pool.query("insert into dfm.run_log (run_id, task_id, attempt, level, message) values ($1, 'gated', 1, 'info', 'one'), ($1, 'ok', 1, 'info', 'two')", [runId]);
+
+    const list = await dfm('list');
+    expect(list.code).toBe(0);
+    expect(list.stdout.split('\n')[0]).toMatch(/^PIPELINE\s+SCHEDULE\s+NEXT FIRE\s+LAST RUN\s+PAUSED$/);
+    expect(list.stdout).toMatch(new RegExp(`cli-gated\\s+0 \\* \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:00:00.000Z\\s+${runId} success\\s+no`));
+
+    const pipeline = await dfm('status', 'cli-gated');
+    expect(pipeline.stdout).toContain('cli-gated from pipelines/cli-gated.yaml');
+    expect(pipeline.stdout).toMatch(new RegExp(`\\n  ${runId}\\s+success\\s+manual`));
+    const run = await dfm('status', `#${runId}`);
+    expect(run.stdout).toMatch(new RegExp(`^run ${runId} cli-gated success`));
+    expect(run.stdout).toMatch(/\n {2}gated\s+success\s+attempt 1\/1/);
+    expect((await dfm('status', 'cli-gatd')).stderr).toContain('No pipeline "cli-gatd"');
+
+    const all = await dfm('logs', String(runId));
+    expect(all.stdout).toMatch(/ gated\s+info\s+one\n.* ok\s+info\s+two\n$/);
+    const one = await dfm('logs', String(runId), 'ok');
+    const lines = one.stdout.trim().split('\n');
+    expect(lines.every((l) => / ok\s+\w+\s/.test(l))).toBe(true);
+    expect(lines.at(-1)).toMatch(/ ok\s+info\s+two$/);
+    const followed = await dfm('logs', String(runId), 'ok', '--follow');
+    expect(followed.stdout).toMatch(/two\nrun \d+ success\n$/);
+  });
+});
