@@ -9,7 +9,7 @@ import { readFileSync as readFileBuffer } from 'node:fs';
 import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
 import { LOG_FORMATS } from '../lib/logger.js';
-import { parseSlackAllow, type SlackAllowRule } from '../slack/parse-slack-allow.js';
+import { parseSlackAllow, type SlackAllowRule } from './parse-slack-allow.js';
 import { checkBranchName, checkGitUrl, checkRepositoryPath, GIT_PROTOCOLS, type CheckedGitUrl, type GitProtocol } from '../git/validate-git-input.js';
 
 const readFileSync = (path: string): string => readFileBuffer(path, 'utf8');

@@ -24,7 +24,7 @@ import { loadActivePipeline } from '../runs/load-active-pipeline.js';
 import { retryRun } from '../runs/retry-run.js';
 import { setPipelinePaused } from '../runs/set-pipeline-paused.js';
 import { triggerRun } from '../runs/trigger-run.js';
-import { isSlackActionAllowed, type SlackAction, type SlackAllowRule } from './parse-slack-allow.js';
+import { isSlackActionAllowed, type SlackAction, type SlackAllowRule } from '../config/parse-slack-allow.js';
 import { runUrl } from './render-run-message.js';
 import { codeBlock, escapeMrkdwn, formatDuration, redactSecrets, SECTION_TEXT_LIMIT } from './slack-text.js';
 
