@@ -26,6 +26,7 @@ const PIPELINES = {
   // Fails while public.flaky_gate is empty: division by zero.
   'flaky.yaml': 'id: flaky\nnotify: { slack: "#data-alerts", on: [start, failure, recovery] }\ndefaults: { retries: 0 }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  divide: { type: postgres.sql, needs: [first], sql: "select 1 / (select count(*)::int from public.flaky_gate)" }\n',
   'stepwise.yaml': 'id: stepwise\nnotify: { on: [start] }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  slow: { type: postgres.sql, needs: [first], sql: "select pg_sleep(1.5)" }\n',
+  'sleepy.yaml': 'id: sleepy\nnotify: { slack: "#data-alerts", on: [start] }\ntasks:\n  nap: { type: postgres.sql, sql: "select pg_sleep(30)" }\n',
   'announced.yaml': 'id: announced\nnotify: { on: [start, success] }\ntasks:\n  only: { type: postgres.sql, sql: "select 1" }\n',
 };
 
@@ -59,6 +60,22 @@ async function command(text: string, who: { team?: string; id: string; name: str
 
 const answerOf = async (responseId: string, timeoutMs = 15_000) => eventually(async () => slack.responses(responseId)[0], timeoutMs, `the answer on response_url ${responseId}`);
 const textOf = (answer: Record<string, unknown>) => ((answer['blocks'] as { text: { text: string } }[] | undefined) ?? []).map((b) => b.text.text).join('\n');
+/** Presses a button of a run's message as `who`, signed as Slack signs interactive payloads. */
+async function pressButton(actionId: string, runId: number, message: SlackMessageState, who: { team?: string; id: string; name: string } = ALICE) {
+  const response = slack.responseUrl();
+  const team = who.team ?? TEAM;
+  const payload = {
+    type: 'block_actions', team: { id: team, domain: 'acme' }, user: { id: who.id, username: who.name, name: who.name, team_id: team },
+    api_app_id: 'A0DFM', token: 'deprecated-verification-token', trigger_id: '4.5.6', response_url: response.url,
+    container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
+    channel: { id: message.channel, name: 'data-alerts' }, message: { ts: message.ts, text: 'run', type: 'message' },
+    actions: [{ action_id: actionId, block_id: `run:${runId}`, text: { type: 'plain_text', text: actionId }, value: String(runId), type: 'button', action_ts: '1700000000.1' }],
+  };
+  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  const ack = await post(body, sign(body));
+  return { ack, responseId: response.id };
+}
+
 const runCount = async () => Number((await o.pool.query('select count(*) from dfm.run')).rows[0].count);
 const topLevelMessages = () => [...slack.messages.values()].filter((m) => m.threadTs === undefined);
 const messageOfRun = (runId: number): SlackMessageState | undefined => topLevelMessages().find((m) => JSON.stringify(m.current).includes(`/runs/${runId}|`));
@@ -201,23 +218,37 @@ describe('run messages', () => {
     expect(JSON.stringify(message.current)).toContain('dfm_retry');
 
     await o.pool.query('insert into public.flaky_gate values (1)');
-    const response = slack.responseUrl();
-    const payload = {
-      type: 'block_actions', team: { id: TEAM, domain: 'acme' }, user: { id: ALICE.id, username: ALICE.name, name: ALICE.name, team_id: TEAM },
-      api_app_id: 'A0DFM', token: 'deprecated-verification-token', trigger_id: '4.5.6', response_url: response.url,
-      container: { type: 'message', message_ts: message.ts, channel_id: message.channel, is_ephemeral: false },
-      channel: { id: message.channel, name: 'data-alerts' }, message: { ts: message.ts, text: 'flaky', type: 'message' },
-      actions: [{ action_id: 'dfm_retry', block_id: `run:${runId}`, text: { type: 'plain_text', text: 'Retry' }, value: String(runId), style: 'primary', type: 'button', action_ts: '1700000000.1' }],
-    };
-    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-    const ack = await post(body, sign(body));
+    const { ack, responseId: retryAnswer } = await pressButton('dfm_retry', runId, message);
     expect(ack.status).toBe(200);
-    expect(textOf(await answerOf(response.id))).toContain('Retrying `divide`');
+    expect(textOf(await answerOf(retryAnswer))).toContain('Retrying `divide`');
     expect(await eventually(async () => ((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state === 'success' ? true : undefined), 30_000, 'the retried run')).toBe(true);
     await eventually(async () => (colorOf(message.current) === '#2eb67d' ? true : undefined), 15_000, 'the green message');
     expect(topLevelMessages().filter((m) => JSON.stringify(m.current).includes(`/runs/${runId}|`))).toHaveLength(1);
     const { rows } = await o.pool.query("select action, target, outcome from dfm.audit where via = 'slack' and target = $1", [`run:${runId}`]);
     expect(rows).toEqual([{ action: 'retry', target: `run:${runId}`, outcome: 'ok' }]);
+  });
+
+  it('Cancel needs the same authorization: refused for another user, then cancels; the message turns grey', async () => {
+    const { responseId } = await command('run sleepy');
+    const runId = Number(/run #(\d+)/.exec(textOf(await answerOf(responseId)))![1]);
+    const message = await eventually(async () => messageOfRun(runId), 15_000, 'the running message');
+    expect(JSON.stringify(message.current)).toContain('dfm_cancel');
+
+    const refused = await pressButton('dfm_cancel', runId, message, { id: 'U0MALLORY', name: ALICE.name });
+    expect(refused.ack.status).toBe(200);
+    expect(textOf(await answerOf(refused.responseId))).toContain('You may not cancel *sleepy*');
+    expect((await o.pool.query('select state from dfm.run where id = $1', [runId])).rows[0].state).toBe('running');
+
+    const pressed = await pressButton('dfm_cancel', runId, message);
+    expect(textOf(await answerOf(pressed.responseId))).toContain(`Cancelled <https://dfm.example.com/runs/${runId}|run #${runId}>`);
+    expect(await waitForRun(o.pool, runId)).toBe('cancelled');
+    await eventually(async () => (colorOf(message.current) === '#9ea0a5' ? true : undefined), 15_000, 'the grey message');
+    expect(JSON.stringify(message.current)).toContain('dfm_retry');
+    const { rows } = await o.pool.query("select actor, action, outcome from dfm.audit where via = 'slack' and target = $1 order by id", [`run:${runId}`]);
+    expect(rows).toEqual([
+      { actor: `slack:${TEAM}/U0MALLORY`, action: 'cancel', outcome: 'refused' },
+      { actor: `slack:${TEAM}/${ALICE.id}`, action: 'cancel', outcome: 'ok' },
+    ]);
   });
 
   it('updates the message as tasks progress', async () => {
