@@ -112,7 +112,8 @@ export const variables = {
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
   SLACK_API_URL: { schema: z.string().trim().url('SLACK_API_URL must be a URL such as https://slack.com/api/').transform((u) => u.replace(/\/*$/, '/')).default('https://slack.com/api/'), doc: 'Slack Web API base URL (a test stand-in). Default https://slack.com/api/.' },
   DFM_SLACK_DEFAULT_CHANNEL: { schema: z.string().trim().regex(/^#?[A-Za-z0-9._-]{1,80}$/, 'DFM_SLACK_DEFAULT_CHANNEL must be a channel name (#data-alerts) or id').optional(), doc: "Channel for run messages of pipelines whose `notify` names no `slack` channel. Unset: those pipelines' messages are not sent (recorded failed in the outbox)." },
-  DFM_SLACK_ALLOW: { schema: z.string().optional(), doc: 'Who may run, cancel, retry, pause and unpause from Slack (commands and buttons), by Slack ids: rules `<team_id>/<user_id>=<actions>[@<pipelines>]` separated by `;`, e.g. `T024BE7LD/U0G9QF9C6=run,retry@orders-*;T024BE7LD/*=retry`; user `*` is the whole team, actions `*` all five, no `@` every pipeline. Read-only commands are open. Unset: nobody may change anything from Slack.' },
+  DFM_SLACK_ALLOW: { schema: z.string().optional(), doc: 'Who may run, cancel, retry, pause and unpause (and read) from Slack, commands and buttons, by Slack ids: rules `<team_id>/<user_id>=<actions>[@<pipelines>]` separated by `;`, e.g. `T024BE7LD/U0G9QF9C6=run,retry@orders-*;T024BE7LD/*=retry`; user `*` is the whole team, actions `*` all of them, no `@` every pipeline. Action `read` matters only with DFM_SLACK_READ=allowed. Unset: nobody may change anything from Slack.' },
+  DFM_SLACK_READ: { schema: z.enum(['open', 'allowed'], { error: 'DFM_SLACK_READ must be open or allowed' }).default('open'), doc: 'Who may use the read-only commands (list, status, logs): open (anyone in the workspace) or allowed (a DFM_SLACK_ALLOW rule with `read`, or `*`, for the pipeline; `list` shows only those). Default open.' },
 } as const;
 
 type Variables = typeof variables;
@@ -147,6 +148,8 @@ export interface SlackConfig {
   readonly apiUrl: string;
   readonly defaultChannel: string | undefined;
   readonly allow: readonly SlackAllowRule[];
+  /** DFM_SLACK_READ. */
+  readonly read: 'open' | 'allowed';
 }
 
 /** `readFile` is injected so the function stays pure in tests (PRIVATE_KEY_PATH). */
@@ -241,7 +244,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
       : undefined,
     gitUrl: gitUrl === undefined ? undefined : Object.freeze(gitUrl),
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
-      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET, apiUrl: p.SLACK_API_URL, defaultChannel: p.DFM_SLACK_DEFAULT_CHANNEL, allow: Object.freeze(slackAllow) })
+      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET, apiUrl: p.SLACK_API_URL, defaultChannel: p.DFM_SLACK_DEFAULT_CHANNEL, allow: Object.freeze(slackAllow), read: p.DFM_SLACK_READ })
       : undefined,
   });
 }

@@ -12,7 +12,7 @@ describe('parseSlackAllow', () => {
     expect(rulesOf('T1A/U2B=run,retry@orders-*,billing ; T1A/*=retry; T9Z/U3C=*')).toEqual([
       { team: 'T1A', user: 'U2B', actions: ['run', 'retry'], pipelines: ['orders-*', 'billing'] },
       { team: 'T1A', user: '*', actions: ['retry'], pipelines: ['*'] },
-      { team: 'T9Z', user: 'U3C', actions: ['run', 'cancel', 'retry', 'pause', 'unpause'], pipelines: ['*'] },
+      { team: 'T9Z', user: 'U3C', actions: ['run', 'cancel', 'retry', 'pause', 'unpause', 'read'], pipelines: ['*'] },
     ]);
   });
 

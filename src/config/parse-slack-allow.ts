@@ -5,12 +5,14 @@
  *   T024BE7LD/U0G9QF9C6=run,retry@orders-*,billing ; T024BE7LD/*=retry ; T024BE7LD/U0LAN0Z89=*
  * - `<user_id>` may be `*` (everyone of that team); the team is always named (a user id is only
  *   unique within its workspace, and Slack Connect brings other teams' users into channels).
- * - actions: `run`, `cancel`, `retry`, `pause`, `unpause`, or `*` for all five.
+ * - actions: `run`, `cancel`, `retry`, `pause`, `unpause`, `read` (list, status, logs: needed only
+ *   with DFM_SLACK_READ=allowed), or `*` for all of them.
  * - pipelines: ids or patterns with `*` (`orders-*`), comma-separated; no `@…` means every pipeline.
  * Ids are Slack's (`team_id`, `user_id` of the request), never a display name or `user_name`,
- * which a user can change to anyone's. Read-only commands (list, status, logs, help) need no rule.
+ * which a user can change to anyone's. Read-only commands (list, status, logs, help) need no rule
+ * unless DFM_SLACK_READ=allowed.
  */
-export const SLACK_ACTIONS = ['run', 'cancel', 'retry', 'pause', 'unpause'] as const;
+export const SLACK_ACTIONS = ['run', 'cancel', 'retry', 'pause', 'unpause', 'read'] as const;
 export type SlackAction = (typeof SLACK_ACTIONS)[number];
 
 export interface SlackAllowRule {

@@ -31,6 +31,8 @@ import { codeBlock, escapeMrkdwn, formatDuration, redactSecrets, SECTION_TEXT_LI
 export interface SlackCommandContext {
   readonly pool: pg.Pool;
   readonly allow: readonly SlackAllowRule[];
+  /** DFM_SLACK_READ: `allowed` makes list, status and logs need a `read` rule. */
+  readonly read: 'open' | 'allowed';
   readonly publicUrl: string;
   readonly logger: Logger;
   readonly now?: () => Date;
@@ -64,11 +66,15 @@ export async function answerSlackCommand(context: SlackCommandContext, caller: S
       case 'invalid':
         return answer(escapeMrkdwn(command.message));
       case 'list':
-        return await listPipelines(context);
+        return await listPipelines(context, caller);
       case 'status':
-        return 'run' in command.target ? await showRun(context, command.target.run) : await showPipeline(context, command.target.pipeline);
+        if ('run' in command.target) {
+          const runId = command.target.run;
+          return await ifReadable(context, caller, { run: runId }, () => showRun(context, runId));
+        }
+        return await ifReadable(context, caller, { pipeline: command.target.pipeline }, () => showPipeline(context, (command.target as { pipeline: string }).pipeline));
       case 'logs':
-        return await showLogs(context, command.run, command.task);
+        return await ifReadable(context, caller, { run: command.run }, () => showLogs(context, command.run, command.task));
       case 'run':
         return await changeState(context, caller, 'run', command.pipeline, command.pipeline, async () => {
           const { runId } = await triggerRun(context.pool, { pipelineId: command.pipeline, params: command.params, paramsFromText: true, requestedBy: actorOf(caller) });
@@ -168,6 +174,19 @@ async function changeState(
   }
 }
 
+/** With DFM_SLACK_READ=allowed, a read needs a `read` rule for the pipeline (a run's pipeline). */
+async function ifReadable(context: SlackCommandContext, caller: SlackCaller, what: { pipeline: string } | { run: number }, show: () => Promise<SlackAnswer>): Promise<SlackAnswer> {
+  if (context.read === 'open') return show();
+  let pipelineId: string | undefined;
+  if ('pipeline' in what) pipelineId = what.pipeline;
+  else pipelineId = (await context.pool.query<{ pipeline_id: string }>('select pipeline_id from dfm.run where id = $1', [what.run])).rows[0]?.pipeline_id;
+  // An unknown run is reported as unknown only to those who may read something.
+  if (pipelineId === undefined ? !context.allow.some((r) => r.team === caller.team && (r.user === '*' || r.user === caller.user) && r.actions.includes('read')) : !isSlackActionAllowed(context.allow, caller, 'read', pipelineId)) {
+    return answer(`You may not read ${pipelineId === undefined ? 'runs' : `*${escapeMrkdwn(pipelineId)}*`} from Slack here (DFM_SLACK_READ=allowed). An admin can allow it in DFM_SLACK_ALLOW: \`${caller.team}/${caller.user}=read${pipelineId === undefined ? '' : `@${escapeMrkdwn(pipelineId)}`}\`.`);
+  }
+  return show();
+}
+
 /** An unknown pipeline gets the closest active id. */
 async function unknownPipeline(context: SlackCommandContext, pipelineId: string): Promise<string> {
   const { rows } = await context.pool.query<{ id: string }>('select id from dfm.pipeline where not paused order by id');
@@ -181,7 +200,7 @@ function pipelineOf(command: ParsedCommand): string | undefined {
   return undefined;
 }
 
-async function listPipelines(context: SlackCommandContext): Promise<SlackAnswer> {
+async function listPipelines(context: SlackCommandContext, caller: SlackCaller): Promise<SlackAnswer> {
   const { rows } = await context.pool.query<{ id: string; paused: boolean; schedule: string | null; timezone: string | null; last_id: string | null; last_state: string | null }>(
     `select p.id, p.paused, v.definition->>'schedule' as schedule, v.definition->>'timezone' as timezone, l.id as last_id, l.state as last_state
        from dfm.pipeline p
@@ -189,9 +208,10 @@ async function listPipelines(context: SlackCommandContext): Promise<SlackAnswer>
        left join lateral (select r.id, r.state from dfm.run r where r.pipeline_id = p.id order by r.id desc limit 1) l on true
       order by p.paused, p.id`,
   );
-  if (rows.length === 0) return answer('No pipelines yet.');
+  const readable = context.read === 'open' ? rows : rows.filter((r) => isSlackActionAllowed(context.allow, caller, 'read', r.id));
+  if (readable.length === 0) return answer(rows.length === 0 ? 'No pipelines yet.' : 'No pipeline you may read from Slack (DFM_SLACK_READ=allowed; an admin can add a `read` rule to DFM_SLACK_ALLOW).');
   const now = context.now?.() ?? new Date();
-  const lines = rows.map((r) => {
+  const lines = readable.map((r) => {
     const timezone = r.timezone ?? 'UTC';
     let next = '';
     if (r.schedule && !r.paused) {
@@ -206,7 +226,7 @@ async function listPipelines(context: SlackCommandContext): Promise<SlackAnswer>
     const last = r.last_id ? ` · last <${runUrl(context.publicUrl, Number(r.last_id))}|#${r.last_id}> ${r.last_state}` : '';
     return `${r.paused ? ':double_vertical_bar: ' : ''}*${r.id}* ${schedule}${next}${last}${r.paused ? ' · paused' : ''}`;
   });
-  return answer(`*${rows.length} pipeline${rows.length === 1 ? '' : 's'}*\n${lines.join('\n')}`);
+  return answer(`*${readable.length} pipeline${readable.length === 1 ? '' : 's'}*\n${lines.join('\n')}`);
 }
 
 async function showPipeline(context: SlackCommandContext, pipelineId: string): Promise<SlackAnswer> {

@@ -63,7 +63,7 @@ export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool;
     logger: boltLogger(logger),
     clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } },
   });
-  const context: SlackCommandContext = { pool, allow: slack.allow, publicUrl, logger };
+  const context: SlackCommandContext = { pool, allow: slack.allow, read: slack.read, publicUrl, logger };
 
   app.command(SLACK_COMMAND, async ({ command, ack }) => {
     await ack();

@@ -6,6 +6,8 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import { parseSlackAllow, type SlackAllowRule } from '../../src/config/parse-slack-allow.js';
+import { answerSlackCommand } from '../../src/slack/answer-slack-command.js';
 import { serviceRoles } from '../../src/service/service-roles.js';
 import { startService, type RunningService } from '../../src/service/start-service.js';
 import { eventually, writePipelines } from '../helpers/dfm-process.js';
@@ -284,5 +286,21 @@ describe('run messages', () => {
     expect(calls[3]!.at - calls[2]!.at).toBeGreaterThanOrEqual(950);
     // The pipeline names no channel: DFM_SLACK_DEFAULT_CHANNEL.
     expect(calls[1]!.body['channel']).toBe('#dfm-runs');
+  });
+});
+
+describe('DFM_SLACK_READ=allowed', () => {
+  // Last in the file: the runs of the tests above exist.
+  it('limits list, status and logs to the pipelines a read rule names', async () => {
+    const allow = (parseSlackAllow(`${TEAM}/${ALICE.id}=read@orders;${TEAM}/*=run`) as { rules: SlackAllowRule[] }).rules;
+    const context = { pool: o.pool, allow, read: 'allowed' as const, publicUrl: 'https://dfm.example.com', logger: testLogger };
+    const text = async (command: string, user = ALICE.id) => (await answerSlackCommand(context, { team: TEAM, user }, command)).blocks.map((b) => b.text.text).join('\n');
+    expect(await text('list')).toMatch(/^\*1 pipeline\*\n\*orders\* manual/);
+    expect(await text('status orders')).toContain('*orders*');
+    expect(await text('status flaky')).toContain('You may not read *flaky*');
+    expect(await text('list', 'U0VISITOR')).toContain('No pipeline you may read');
+    const { rows } = await o.pool.query<{ id: string }>("select id from dfm.run where pipeline_id = 'flaky' limit 1");
+    expect(await text(`logs ${rows[0]!.id}`)).toContain('You may not read *flaky*');
+    expect(await text('status 999999', 'U0VISITOR')).toContain('You may not read runs');
   });
 });
