@@ -15,6 +15,7 @@ import { renderHelp } from '../commands/render-help.js';
 import { isDfmError, messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { cutText } from '../lib/cut-text.js';
+import { describeSchedule } from '../pipeline/describe-schedule.js';
 import { nextFireTimes } from '../pipeline/schedule.js';
 import { didYouMean } from '../pipeline/suggest.js';
 import { cancelRun } from '../runs/cancel-run.js';
@@ -222,7 +223,7 @@ async function listPipelines(context: SlackCommandContext, caller: SlackCaller):
         next = '';
       }
     }
-    const schedule = r.schedule ? `\`${escapeMrkdwn(r.schedule)}\`${timezone === 'UTC' ? '' : ` ${escapeMrkdwn(timezone)}`}` : 'manual';
+    const schedule = r.schedule ? `${escapeMrkdwn(describeSchedule(r.schedule))}${timezone === 'UTC' ? '' : ` ${escapeMrkdwn(timezone)}`}` : 'manual';
     const last = r.last_id ? ` · last <${runUrl(context.publicUrl, Number(r.last_id))}|#${r.last_id}> ${r.last_state}` : '';
     return `${r.paused ? ':double_vertical_bar: ' : ''}*${r.id}* ${schedule}${next}${last}${r.paused ? ' · paused' : ''}`;
   });

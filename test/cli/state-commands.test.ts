@@ -64,7 +64,7 @@ describe('dfm list, status and logs', () => {
     const list = await dfm('list');
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(/^PIPELINE\s+SCHEDULE\s+NEXT FIRE\s+LAST RUN\s+PAUSED$/);
-    expect(list.stdout).toMatch(new RegExp(`cli-gated\\s+0 \\* \\* \\* \\*\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:00:00.000Z\\s+${runId} success\\s+no`));
+    expect(list.stdout).toMatch(new RegExp(`cli-gated\\s+hourly at :00\\s+\\d{4}-\\d\\d-\\d\\dT\\d\\d:00:00.000Z\\s+${runId} success\\s+no`));
 
     const pipeline = await dfm('status', 'cli-gated');
     expect(pipeline.stdout).toContain('cli-gated from pipelines/cli-gated.yaml');

@@ -29,6 +29,7 @@ const PIPELINES = {
   'flaky.yaml': 'id: flaky\nnotify: { slack: "#data-alerts", on: [start, failure, recovery] }\ndefaults: { retries: 0 }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  divide: { type: postgres.sql, needs: [first], sql: "select 1 / (select count(*)::int from public.flaky_gate)" }\n',
   'stepwise.yaml': 'id: stepwise\nnotify: { on: [start] }\ntasks:\n  first: { type: postgres.sql, sql: "select 1" }\n  slow: { type: postgres.sql, needs: [first], sql: "select pg_sleep(1.5)" }\n',
   'sleepy.yaml': 'id: sleepy\nnotify: { slack: "#data-alerts", on: [start] }\ntasks:\n  nap: { type: postgres.sql, sql: "select pg_sleep(30)" }\n',
+  'nightly.yaml': 'id: nightly\nschedule: "30 2 * * *"\ntimezone: Europe/Paris\ncatchup: none\ntasks:\n  only: { type: postgres.sql, sql: "select 1" }\n',
   'announced.yaml': 'id: announced\nnotify: { on: [start, success] }\ntasks:\n  only: { type: postgres.sql, sql: "select 1" }\n',
 };
 
@@ -160,7 +161,9 @@ describe('/dfm authorization', () => {
 
   it('lets anyone read: /dfm list and a did-you-mean for an unknown pipeline', async () => {
     const list = await command('list', { id: 'U0VISITOR', name: 'visitor' });
-    expect(textOf(await answerOf(list.responseId))).toMatch(/\*flaky\* manual/);
+    const listed = textOf(await answerOf(list.responseId));
+    expect(listed).toMatch(/\*flaky\* manual/);
+    expect(listed).toMatch(/\*nightly\* daily at 02:30 Europe\/Paris · next \d{4}-\d\d-\d\d \d\d:30 UTC/);
     const typo = await command('status ordrs', { id: 'U0VISITOR', name: 'visitor' });
     expect(textOf(await answerOf(typo.responseId))).toContain('Did you mean "orders"?');
   });

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { describeSchedule } from '../../pipeline/describe-schedule.js';
 import { nextFireTimes } from '../../pipeline/schedule.js';
 import type { CliContext } from '../cli-context.js';
 import { withDatabase } from '../with-database.js';
@@ -27,7 +28,7 @@ export function registerListCommand(program: Command, context: CliContext): void
               next = null;
             }
           }
-          return { id: r.id, paused: r.paused, schedule: r.schedule, timezone: r.timezone ?? 'UTC', nextFire: next, lastRun: r.last_id === null ? null : { id: Number(r.last_id), state: r.last_state } };
+          return { id: r.id, paused: r.paused, schedule: r.schedule, scheduleInWords: r.schedule ? describeSchedule(r.schedule) : 'manual', timezone: r.timezone ?? 'UTC', nextFire: next, lastRun: r.last_id === null ? null : { id: Number(r.last_id), state: r.last_state } };
         });
         if (options.json) {
           for (const p of pipelines) context.stdout.write(`${JSON.stringify(p)}\n`);
@@ -37,9 +38,9 @@ export function registerListCommand(program: Command, context: CliContext): void
           context.stdout.write('no pipelines yet\n');
           return;
         }
-        context.stdout.write(`${'PIPELINE'.padEnd(28)}${'SCHEDULE'.padEnd(20)}${'NEXT FIRE'.padEnd(26)}${'LAST RUN'.padEnd(22)}PAUSED\n`);
+        context.stdout.write(`${'PIPELINE'.padEnd(28)}${'SCHEDULE'.padEnd(28)}${'NEXT FIRE'.padEnd(26)}${'LAST RUN'.padEnd(22)}PAUSED\n`);
         for (const p of pipelines) {
-          context.stdout.write(`${p.id.padEnd(28)}${(p.schedule ?? 'manual').padEnd(20)}${(p.nextFire ?? '-').padEnd(26)}${(p.lastRun ? `${p.lastRun.id} ${p.lastRun.state}` : '-').padEnd(22)}${p.paused ? 'yes' : 'no'}\n`);
+          context.stdout.write(`${p.id.padEnd(28)}${p.scheduleInWords.padEnd(28)}${(p.nextFire ?? '-').padEnd(26)}${(p.lastRun ? `${p.lastRun.id} ${p.lastRun.state}` : '-').padEnd(22)}${p.paused ? 'yes' : 'no'}\n`);
         }
       });
     });
