@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { DfmError } from '../lib/errors.js';
 import { LOG_FORMATS } from '../lib/logger.js';
 import { parseApiTokens, type ApiToken } from './parse-api-tokens.js';
+import { parseSlackAllow, type SlackAllowRule } from './parse-slack-allow.js';
 import { checkBranchName, checkGitUrl, checkRepositoryPath, GIT_PROTOCOLS, type CheckedGitUrl, type GitProtocol } from '../git/validate-git-input.js';
 
 const readFileSync = (path: string): string => readFileBuffer(path, 'utf8');
@@ -115,6 +116,10 @@ export const variables = {
   DFM_MAX_QUEUED_RUNS: { key: 'maxQueuedRuns', schema: positiveInt('DFM_MAX_QUEUED_RUNS').default(1000), doc: 'Queued runs one pipeline may have before webhooks and the run API are refused with 429 (so a flood cannot fill the database); schedules and the CLI are not limited. Default 1000.' },
   SLACK_BOT_TOKEN: { schema: z.string().min(1).optional(), doc: 'Slack bot token (xoxb-…). Slack is off until SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET are set.' },
   SLACK_SIGNING_SECRET: { schema: z.string().min(1).optional(), doc: 'Slack signing secret.' },
+  SLACK_API_URL: { schema: z.string().trim().url('SLACK_API_URL must be a URL such as https://slack.com/api/').transform((u) => u.replace(/\/*$/, '/')).default('https://slack.com/api/'), doc: 'Slack Web API base URL (a test stand-in). Default https://slack.com/api/.' },
+  DFM_SLACK_DEFAULT_CHANNEL: { schema: z.string().trim().regex(/^#?[A-Za-z0-9._-]{1,80}$/, 'DFM_SLACK_DEFAULT_CHANNEL must be a channel name (#data-alerts) or id').optional(), doc: "Channel for run messages of pipelines whose `notify` names no `slack` channel. Unset: those pipelines' messages are not sent (recorded failed in the outbox)." },
+  DFM_SLACK_ALLOW: { schema: z.string().optional(), doc: 'Who may run, cancel, retry, pause and unpause (and read) from Slack, commands and buttons, by Slack ids: rules `<team_id>/<user_id>=<actions>[@<pipelines>]` separated by `;`, e.g. `T024BE7LD/U0G9QF9C6=run,retry@orders-*;T024BE7LD/*=retry`; user `*` is the whole team, actions `*` all of them, no `@` every pipeline. Action `read` matters only with DFM_SLACK_READ=allowed. Unset: nobody may change anything from Slack.' },
+  DFM_SLACK_READ: { schema: z.enum(['open', 'allowed'], { error: 'DFM_SLACK_READ must be open or allowed' }).default('open'), doc: 'Who may use the read-only commands (list, status, logs): open (anyone in the workspace) or allowed (a DFM_SLACK_ALLOW rule with `read`, or `*`, for the pipeline; `list` shows only those). Default open.' },
 } as const;
 
 type Variables = typeof variables;
@@ -142,11 +147,22 @@ export interface Config extends KeyedFields {
   readonly github: { readonly appId: number; readonly privateKey: string; readonly webhookSecret: string; readonly apiUrl: string; readonly throttle: boolean } | undefined;
   /** DFM_GIT_URL, checked against DFM_GIT_PROTOCOLS. */
   readonly gitUrl: CheckedGitUrl | undefined;
-  readonly slack: { readonly botToken: string; readonly signingSecret: string } | undefined;
+  readonly slack: SlackConfig | undefined;
   /** DFM_API_TOKENS: the run API's tokens with the pipelines each may act on. */
   readonly apiTokens: readonly ApiToken[];
   /** Webhook trigger secrets by name (lower case): DFM_WEBHOOK_SECRET_<NAME>. */
   readonly webhookSecrets: Readonly<Record<string, string>>;
+}
+
+export interface SlackConfig {
+  readonly botToken: string;
+  readonly signingSecret: string;
+  /** SLACK_API_URL, ending in `/`. */
+  readonly apiUrl: string;
+  readonly defaultChannel: string | undefined;
+  readonly allow: readonly SlackAllowRule[];
+  /** DFM_SLACK_READ. */
+  readonly read: 'open' | 'allowed';
 }
 
 /** `readFile` is injected so the function stays pure in tests (PRIVATE_KEY_PATH). */
@@ -217,6 +233,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
   if (slackSet === 1) {
     problems.push('Slack integration needs both SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET; set the missing one or unset both');
   }
+  let slackAllow: SlackAllowRule[] = [];
+  if (p.DFM_SLACK_ALLOW !== undefined) {
+    const allow = parseSlackAllow(p.DFM_SLACK_ALLOW);
+    if ('problems' in allow) problems.push(...allow.problems.map((m) => `DFM_SLACK_ALLOW: ${m}`));
+    else slackAllow = allow.rules;
+  }
   if (problems.length > 0) {
     throw new DfmError(
       'CONFIG_INVALID',
@@ -243,7 +265,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, re
       : undefined,
     gitUrl: gitUrl === undefined ? undefined : Object.freeze(gitUrl),
     slack: p.SLACK_BOT_TOKEN !== undefined && p.SLACK_SIGNING_SECRET !== undefined
-      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET })
+      ? Object.freeze({ botToken: p.SLACK_BOT_TOKEN, signingSecret: p.SLACK_SIGNING_SECRET, apiUrl: p.SLACK_API_URL, defaultChannel: p.DFM_SLACK_DEFAULT_CHANNEL, allow: Object.freeze(slackAllow), read: p.DFM_SLACK_READ })
       : undefined,
     apiTokens: Object.freeze(apiTokens.tokens.map((t) => Object.freeze(t))),
     webhookSecrets: Object.freeze(webhookSecrets),

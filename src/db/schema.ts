@@ -429,3 +429,18 @@ export const prComment = dfm.table(
   },
   (t) => [primaryKey({ columns: [t.repository, t.prNumber] })],
 );
+
+/**
+ * The one Slack message of a run (slack/deliver-slack-reports.ts): the row is written with the
+ * run's first Slack report, in the run's transaction (so later state changes know to update it),
+ * and `ts` (with the channel id Slack answered) once chat.postMessage succeeded; every later report
+ * is a chat.update of that ts.
+ */
+export const slackMessage = dfm.table('slack_message', {
+  runId: bigint('run_id', { mode: 'number' }).primaryKey().references(() => run.id, { onDelete: 'cascade' }),
+  /** As configured (`#data-alerts`), or empty for DFM_SLACK_DEFAULT_CHANNEL. */
+  channel: text('channel').notNull(),
+  channelId: text('channel_id'),
+  ts: text('ts'),
+  createdAt: timestamptz('created_at').notNull().defaultNow(),
+});

@@ -122,7 +122,7 @@ const paramSchema = z
 const notifySchema = z
   .strictObject({
     slack: z.string().regex(/^#?[A-Za-z0-9._-]{1,80}$/).optional().describe('Slack channel (`#data-alerts`) or channel id for run reports.'),
-    on: z.array(z.enum(['failure', 'recovery', 'success'])).min(1).default(['failure', 'recovery']).describe('Which run outcomes are reported: failure, recovery (first success after a failure), success. Default [failure, recovery].'),
+    on: z.array(z.enum(['start', 'failure', 'recovery', 'success'])).min(1).default(['failure', 'recovery']).describe('Which run events post the run\'s Slack message: start (the run started), failure, recovery (first success after a failure), success. Once posted, the one message is updated until the run ends (retries included). Default [failure, recovery].'),
   })
   .transform((n) => ({ slack: n.slack, on: n.on }))
   .describe('Where run outcomes are reported.');

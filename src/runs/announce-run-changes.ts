@@ -6,12 +6,14 @@
  * NOTIFY over its pool. At the scheduler bench's ~1,300 outcomes/s that is 4 extra commits/s
  * instead of 1,300 serialized ones. A crash between
  * an outcome and its announcement only delays that run's events until its next announcement (the
- * follower reads state, diff-run-events.ts); a run's end is announced in its own transaction.
+ * follower reads state, diff-run-events.ts); a run's end is announced in its own transaction. The
+ * same beat updates the Slack message of each such run (report-run-messages.ts, `progress`).
  */
 import type pg from 'pg';
 import { messageOf } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { notifyRunsChanged } from './run-channels.js';
+import { reportRunMessages } from './report-run-messages.js';
 
 export interface RunChangeAnnouncer {
   /** This run's tasks changed (a claim or an outcome committed). */
@@ -31,6 +33,9 @@ export function announceRunChanges(pool: pg.Pool, logger: Logger, intervalMs = 2
     pending.clear();
     if (ids.length === 0) return;
     await notifyRunsChanged(pool, ids).catch((error: unknown) => logger.warn({ err: { message: messageOf(error) } }, 'could not announce run changes; the next announcement covers them'));
+    // The task states of runs with a Slack message, on the same beat (a lost one is only a missed
+    // intermediate update: the run's end is reported in its own transaction).
+    await reportRunMessages(pool, ids, { progress: true }).catch((error: unknown) => logger.warn({ err: { message: messageOf(error) } }, 'could not report the progress of runs to Slack'));
   };
 
   return {

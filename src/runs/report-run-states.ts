@@ -15,11 +15,14 @@
  */
 import type { Queryable } from '../db/with-transaction.js';
 import { OUTBOX_CHANNEL } from '../outbox/enqueue-report.js';
+import { reportRunMessages } from './report-run-messages.js';
 
 export const COMMIT_STATUS_REPORT = 'github.commit-status';
 
 export async function reportRunStates(client: Queryable, runIds: readonly number[]): Promise<number> {
   if (runIds.length === 0) return 0;
+  // The run's Slack message (pipelines with `notify`), in the same transaction.
+  await reportRunMessages(client, runIds);
   const { rows } = await client.query<{ reported: number }>(
     `with reports as (
        select 'github:' || substr(s.id, 8) || '|status:' || v.source_ref || ':' || r.pipeline_id as target,

@@ -24,6 +24,6 @@ describe('selectRoles', () => {
 
   it('the registry takes no reserved name', () => {
     expect(Object.keys(serviceRoles).filter((name) => (RESERVED_ROLE_NAMES as readonly string[]).includes(name))).toEqual([]);
-    expect(Object.keys(serviceRoles)).toEqual(['scheduler', 'worker', 'reporter', 'github', 'sync', 'hooks']);
+    expect(Object.keys(serviceRoles)).toEqual(['scheduler', 'worker', 'reporter', 'github', 'slack', 'sync', 'hooks']);
   });
 });

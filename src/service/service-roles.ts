@@ -5,8 +5,8 @@
  * deliveries). Both may run in any number of processes. `github` (the App's webhook ingress) and
  * `sync` (`/api/sync`) and `hooks` (webhook triggers `/api/hooks/<pipeline>` and the run API for
  * scripts) only answer HTTP.
- * `reporter` delivers the reporting outbox (commit statuses, check runs, PR comments) to GitHub and,
- * later, Slack; any number of processes may run it (targets are leased).
+ * `reporter` delivers the reporting outbox (commit statuses, check runs, PR comments) to GitHub and
+ * run messages to Slack; `slack` answers `/dfm` and the message buttons; any number of processes may run it (targets are leased).
  * A new role (the GitHub App, Slack, the dashboard, a reporter) is one entry here: its routers are
  * mounted on the HTTP app, `http: true` makes `web` start it, and DFM_ROLE and --role take its
  * name from here (select-roles.ts).
@@ -23,6 +23,9 @@ import { gitHubAppFor } from '../github/create-github-app.js';
 import { createSyncRouter } from '../sync/create-sync-router.js';
 import { createHooksRouter } from '../hooks/create-hooks-router.js';
 import { githubDeliverers } from '../github/deliver-github-reports.js';
+import { createSlackApi } from '../slack/call-slack-api.js';
+import { slackDeliverers } from '../slack/deliver-slack-reports.js';
+import { createSlackIngress } from '../slack/create-slack-ingress.js';
 import { startOutboxSender } from '../outbox/start-outbox-sender.js';
 import { requestSync } from '../sync/request-sync.js';
 import { GITHUB_REFRESH_JOB, syncJobHandlers } from './sync-job-handlers.js';
@@ -97,7 +100,11 @@ export const serviceRoles: RoleRegistry = {
       databaseUrl,
       logger,
       metrics,
-      deliverers: { ...(app ? githubDeliverers({ app, pool, publicUrl }) : {}) },
+      deliverers: {
+        ...(app ? githubDeliverers({ app, pool, publicUrl }) : {}),
+        // Always present: with Slack off its reports are recorded failed with the reason at once.
+        ...slackDeliverers({ pool, publicUrl, defaultChannel: config.slack?.defaultChannel, api: config.slack && createSlackApi({ apiUrl: config.slack.apiUrl, botToken: config.slack.botToken }) }),
+      },
       pollIntervalMs: config.pollIntervalMs,
       concurrency: config.outboxConcurrency,
       retryBaseMs: config.outboxRetryBaseMs,
@@ -113,6 +120,14 @@ export const serviceRoles: RoleRegistry = {
     // workers that call GitHub, so an ingress-only replica (`--role web`) builds none.
     const notifier = createJobNotifier(pool, logger);
     return { name: 'GitHub webhook ingress', routers: [createGitHubIngress({ webhookSecret: config.github.webhookSecret, pool, notifier, logger, metrics })], stop: () => notifier.stop() };
+  } },
+  slack: { http: true, start: async ({ config, logger, pool }) => {
+    if (config.slack === undefined) {
+      logger.info('Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /dfm and run messages)');
+      return { name: 'Slack ingress', stop: async () => undefined };
+    }
+    const ingress = createSlackIngress({ slack: config.slack, pool, logger, publicUrl: config.publicUrl ?? `http://localhost:${config.port}` });
+    return { name: 'Slack ingress', routers: [ingress.router], stop: () => ingress.stop() };
   } },
   sync: { http: true, start: async ({ config, logger, pool, metrics }) => ({
     name: 'sync API',
