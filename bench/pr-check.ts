@@ -310,7 +310,7 @@ async function main(): Promise<void> {
   printTable(table);
   process.stdout.write(
     `\nPR check: t0 just before the signed webhook's HTTP request (the push to refs/pull/<n>/head is not timed); the end when every check run of the head is completed at the stand-in (polled every 2 ms); one warm-up sample first; conclusions: ${[...conclusions].join(', ')}.\n` +
-      `outbox: enqueued in one transaction (round-robin over the repositories), reports/s = reports ÷ (last finished_at − created_at), DB clock; delivered ${fast.delivered}, failed ${fast.failed}, 2xx at the stand-in ${accepted}; DFM_OUTBOX_CONCURRENCY default (8); the stand-in validates each request against GitHub's OpenAPI in this process; the bare responder (same process) answers tokens and statuses without validation: delivered ${bareRun.delivered}, failed ${bareRun.failed}, 2xx ${bareAccepted}.\n` +
+      `outbox: enqueued in one transaction (round-robin over the repositories), reports/s = reports ÷ (last finished_at − created_at), DB clock; delivered ${fast.delivered}, failed ${fast.failed}, 2xx at the stand-in ${accepted}; DFM_OUTBOX_CONCURRENCY default (32); the stand-in validates each request against GitHub's OpenAPI in this process; the bare responder (same process) answers tokens and statuses without validation: delivered ${bareRun.delivered}, failed ${bareRun.failed}, 2xx ${bareAccepted}.\n` +
       `throttled: a reporter-only dfm with DFM_GITHUB_THROTTLE=true; delivered ${paced.delivered} in ${paced.seconds.toFixed(1)} s; gaps ${gaps.map((g) => g.toFixed(0)).join(', ')} ms.\n`,
   );
   process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}; loadavg (1/5/15 min) ${Object.entries(load).map(([k, v]) => `${k} ${v.join('/')}`).join('; ')}\n`);
