@@ -19,7 +19,7 @@ import { readRawBody } from '../lib/read-raw-body.js';
 import { verifySignature } from '../lib/verify-signature.js';
 import type { JobNotifier } from '../jobs/create-job-notifier.js';
 import type { Metrics } from '../metrics/create-metrics.js';
-import { GITHUB_EVENT_JOB, isInvalidJsonError, recordDelivery } from './record-delivery.js';
+import { GITHUB_EVENT_JOB, createDeliveryRecorder, isInvalidJsonError } from './record-delivery.js';
 import { HANDLED_EVENTS } from './handle-github-event.js';
 
 export const GITHUB_WEBHOOKS_PATH = '/api/github/webhooks';
@@ -32,6 +32,7 @@ const REQUIRED_HEADERS = ['x-github-event', 'x-hub-signature-256', 'x-github-del
 export function createGitHubIngress(options: { webhookSecret: string; pool: pg.Pool; notifier: JobNotifier; logger: Logger; metrics: Metrics }): Router {
   const { webhookSecret, pool, notifier, logger, metrics } = options;
   const router = Router();
+  const recorder = createDeliveryRecorder(pool);
 
   router.post(GITHUB_WEBHOOKS_PATH, async (req, res) => {
     const refuse = (status: number, code: string, message: string) => {
@@ -62,7 +63,7 @@ export function createGitHubIngress(options: { webhookSecret: string; pool: pg.P
     const event = headerOf(req.headers, 'x-github-event')!;
     let outcome;
     try {
-      outcome = await recordDelivery(pool, { id, event, body: body.toString('utf8') }, HANDLED_EVENTS.has(event));
+      outcome = await recorder.record({ id, event, body: body.toString('utf8') }, HANDLED_EVENTS.has(event));
     } catch (error) {
       if (!isInvalidJsonError(error)) throw error;
       refuse(400, 'PAYLOAD_INVALID', 'The payload is not JSON.');
