@@ -42,6 +42,7 @@ export function createMetrics() {
     jobs: new Counter({ name: 'dfm_jobs_total', help: 'Durable jobs this process ran, by kind and outcome (done, retried, failed)', labelNames: ['kind', 'outcome'] as const, ...metric }),
     reports: new Counter({ name: 'dfm_outbox_reports_total', help: 'Outbox reports this process handled, by kind and outcome (delivered, superseded, retried, rate_limited, failed)', labelNames: ['kind', 'outcome'] as const, ...metric }),
     reportDuration: new Histogram({ name: 'dfm_outbox_delivery_seconds', help: 'Time of one outbox delivery (the API request), by kind', labelNames: ['kind'] as const, buckets: [0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 15], ...metric }),
+    slackCommands: new Counter({ name: 'dfm_slack_commands_total', help: 'Slack /dfm commands and message buttons answered by this process, by command and outcome (ok, refused, failed, invalid)', labelNames: ['command', 'outcome'] as const, ...metric }),
     dependencyUp: new Gauge({ name: 'dfm_dependency_up', help: '1 when the dependency answered the last health check', labelNames: ['dependency'] as const, ...metric }),
     /** Global gauges, read at scrape time by the scheduler leader only (create-leader-gauges.ts). */
     leader: createLeaderGauges(registry),

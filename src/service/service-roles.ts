@@ -121,12 +121,12 @@ export const serviceRoles: RoleRegistry = {
     const notifier = createJobNotifier(pool, logger);
     return { name: 'GitHub webhook ingress', routers: [createGitHubIngress({ webhookSecret: config.github.webhookSecret, pool, notifier, logger, metrics })], stop: () => notifier.stop() };
   } },
-  slack: { http: true, start: async ({ config, logger, pool }) => {
+  slack: { http: true, start: async ({ config, logger, pool, metrics }) => {
     if (config.slack === undefined) {
       logger.info('Slack is off (set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET to use /dfm and run messages)');
       return { name: 'Slack ingress', stop: async () => undefined };
     }
-    const ingress = createSlackIngress({ slack: config.slack, pool, logger, publicUrl: config.publicUrl ?? `http://localhost:${config.port}` });
+    const ingress = createSlackIngress({ slack: config.slack, pool, logger, metrics, publicUrl: config.publicUrl ?? `http://localhost:${config.port}` });
     return { name: 'Slack ingress', routers: [ingress.router], stop: () => ingress.stop() };
   } },
   sync: { http: true, start: async ({ config, logger, pool, metrics }) => ({

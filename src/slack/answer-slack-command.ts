@@ -10,6 +10,7 @@
  */
 import type pg from 'pg';
 import { recordAudit } from '../audit/record-audit.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 import { parseCommand, type ParsedCommand } from '../commands/parse-command.js';
 import { renderHelp } from '../commands/render-help.js';
 import { isDfmError, messageOf } from '../lib/errors.js';
@@ -37,6 +38,8 @@ export interface SlackCommandContext {
   readonly publicUrl: string;
   readonly logger: Logger;
   readonly now?: () => Date;
+  /** dfm_slack_commands_total{command,outcome}: state changes count in changeState, the rest here. */
+  readonly metrics?: Pick<Metrics, 'slackCommands'>;
 }
 
 /** Who asked, by Slack's ids. */
@@ -58,6 +61,8 @@ const MAX_BLOCKS = 50;
 
 export async function answerSlackCommand(context: SlackCommandContext, caller: SlackCaller, text: string): Promise<SlackAnswer> {
   const command = parseCommand(text, 'slack');
+  const changesState = ['run', 'cancel', 'retry', 'pause', 'unpause'].includes(command.kind);
+  if (!changesState) context.metrics?.slackCommands.inc({ command: command.kind, outcome: command.kind === 'unknown' || command.kind === 'invalid' ? 'invalid' : 'ok' });
   try {
     switch (command.kind) {
       case 'help':
@@ -161,15 +166,19 @@ async function changeState(
   act: () => Promise<{ detail: Record<string, unknown>; text: string }>,
 ): Promise<SlackAnswer> {
   const actor = actorOf(caller);
+  const count = (outcome: 'ok' | 'refused' | 'failed') => context.metrics?.slackCommands.inc({ command: action, outcome });
   if (!isSlackActionAllowed(context.allow, caller, action, pipelineId)) {
+    count('refused');
     await recordAudit(context.pool, { actor, via: 'slack', action, target, outcome: 'refused', detail: { reason: 'not allowed by DFM_SLACK_ALLOW' } });
     return answer(`You may not ${action} *${escapeMrkdwn(pipelineId)}* from Slack. An admin can allow it in DFM_SLACK_ALLOW: \`${caller.team}/${caller.user}=${action}@${escapeMrkdwn(pipelineId)}\`.`);
   }
   try {
     const done = await act();
+    count('ok');
     await recordAudit(context.pool, { actor, via: 'slack', action, target, outcome: 'ok', detail: done.detail });
     return answer(done.text, 'in_channel');
   } catch (error) {
+    count('failed');
     await recordAudit(context.pool, { actor, via: 'slack', action, target, outcome: 'failed', detail: { code: isDfmError(error) ? error.code : 'INTERNAL_ERROR' } });
     throw error;
   }

@@ -19,6 +19,7 @@ import type { SlackConfig } from '../config/load-config.js';
 import type { Logger } from '../lib/logger.js';
 import { messageOf } from '../lib/errors.js';
 import { readRawBody } from '../lib/read-raw-body.js';
+import type { Metrics } from '../metrics/create-metrics.js';
 import { answerRunButton, answerSlackCommand, type SlackCaller, type SlackCommandContext } from './answer-slack-command.js';
 import { CANCEL_ACTION, OPEN_ACTION, RETRY_ACTION } from './render-run-message.js';
 import { verifySlackRequest } from './verify-slack-request.js';
@@ -33,7 +34,7 @@ export interface SlackIngress {
   stop(): Promise<void>;
 }
 
-export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool; logger: Logger; publicUrl: string; now?: () => number }): SlackIngress {
+export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool; logger: Logger; publicUrl: string; now?: () => number; metrics?: Pick<Metrics, 'slackCommands'> }): SlackIngress {
   const { slack, pool, publicUrl } = options;
   const logger = options.logger.child({ surface: 'slack' });
   const now = options.now ?? Date.now;
@@ -63,7 +64,7 @@ export function createSlackIngress(options: { slack: SlackConfig; pool: pg.Pool;
     logger: boltLogger(logger),
     clientOptions: { slackApiUrl: slack.apiUrl, retryConfig: { retries: 0 } },
   });
-  const context: SlackCommandContext = { pool, allow: slack.allow, read: slack.read, publicUrl, logger };
+  const context: SlackCommandContext = { pool, allow: slack.allow, read: slack.read, publicUrl, logger, ...(options.metrics ? { metrics: options.metrics } : {}) };
 
   app.command(SLACK_COMMAND, async ({ command, ack }) => {
     await ack();

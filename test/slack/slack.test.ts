@@ -157,6 +157,7 @@ describe('/dfm authorization', () => {
     expect(await runCount()).toBe(runs);
     const { rows } = await o.pool.query("select actor, action, target, outcome from dfm.audit where actor = $1 order by id desc limit 1", [`slack:${who.team ?? TEAM}/${who.id}`]);
     expect(rows).toEqual([{ actor: `slack:${who.team ?? TEAM}/${who.id}`, action: 'run', target: 'orders', outcome: 'refused' }]);
+    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/^dfm_slack_commands_total\{command="run",outcome="refused"\} [1-9]/m);
   });
 
   it('lets anyone read: /dfm list and a did-you-mean for an unknown pipeline', async () => {
