@@ -16,6 +16,7 @@
  */
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
+import { withSessionLock } from '../db/with-session-lock.js';
 import { withTransaction, type Queryable } from '../db/with-transaction.js';
 import { fetchPullRequest } from '../git/fetch-pull-request.js';
 import { readPipelineTree } from '../git/read-pipeline-tree.js';
@@ -142,7 +143,7 @@ async function reviewHead(deps: ReviewDependencies, request: ReviewRequest): Pro
   const source = await loadSyncSource(deps.pool, githubSourceId(request.repository));
   const dir = checkRepositoryPath(source?.path ?? deps.config.gitPath);
   const access: GitAccess = { timeoutMs: deps.config.gitTimeoutMs, protocols: deps.config.gitProtocols, authorization: await deps.app.installationAuthorization(request.installationId) };
-  const { base, head, files } = await withMirrorLock(deps.pool, request.repository, async () => {
+  const { base, head, files } = await withSessionLock(deps.pool, `dfm.review-mirror:${request.repository}`, async () => {
     const fetched = await fetchPullRequest({
       cacheDir: gitCacheDir(deps.config),
       repository: request.repository,
@@ -209,21 +210,4 @@ function sameFiles(a: readonly PipelineFile[], b: readonly PipelineFile[]): bool
 /** The check run's "Details" link: dfm's dashboard when DFM_PUBLIC_URL says where users reach it. */
 function detailsUrl(config: Config): string | undefined {
   return config.publicUrl === undefined ? undefined : `${config.publicUrl}/`;
-}
-
-/** One fetch into a repository's review mirror at a time, across processes (a session advisory lock). */
-async function withMirrorLock<T>(pool: pg.Pool, repository: string, work: () => Promise<T>): Promise<T> {
-  const lock = await pool.connect();
-  const key = `dfm.review-mirror:${repository}`;
-  let broken: Error | undefined;
-  try {
-    await lock.query('select pg_advisory_lock(hashtext($1))', [key]);
-    try {
-      return await work();
-    } finally {
-      await lock.query('select pg_advisory_unlock(hashtext($1))', [key]).catch((error: Error) => (broken = error));
-    }
-  } finally {
-    lock.release(broken);
-  }
 }

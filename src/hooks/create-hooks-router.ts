@@ -280,15 +280,23 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
     await streamRunEvents(req, res, { pool, runEvents: options.runEvents, runId: id, authorize: (status) => access.token === undefined || mayActOn(access.token, status.pipelineId) });
   });
 
-  router.post('/api/runs/:id/cancel', async (req, res) => {
+  /** The token and the run a state-changing run call names (its pipeline one the token may act on); undefined once answered. */
+  const runActedOn = async (req: Request, res: Response) => {
     const token = authenticate(req, res);
-    if (token === undefined) return;
+    if (token === undefined) return undefined;
     const id = runId(req);
     const pipelineId = id === undefined ? undefined : await pipelineOfRun(id, token);
     if (id === undefined || pipelineId === undefined) {
-      runUnknown(res, req.params.id);
-      return;
+      runUnknown(res, req.params['id']);
+      return undefined;
     }
+    return { token, id, pipelineId };
+  };
+
+  router.post('/api/runs/:id/cancel', async (req, res) => {
+    const target = await runActedOn(req, res);
+    if (target === undefined) return;
+    const { token, id, pipelineId } = target;
     try {
       const result = await cancelRun(pool, id, `token:${token.name}`, (client) =>
         recordAudit(client, { actor: `token:${token.name}`, via: 'api', action: 'run.cancel', target: `run:${id}`, outcome: 'ok', detail: { pipeline: pipelineId } }).then(() => undefined),
@@ -300,14 +308,9 @@ export function createHooksRouter(options: HooksRouterOptions): Router {
   });
 
   router.post('/api/runs/:id/retry', async (req, res) => {
-    const token = authenticate(req, res);
-    if (token === undefined) return;
-    const id = runId(req);
-    const pipelineId = id === undefined ? undefined : await pipelineOfRun(id, token);
-    if (id === undefined || pipelineId === undefined) {
-      runUnknown(res, req.params.id);
-      return;
-    }
+    const target = await runActedOn(req, res);
+    if (target === undefined) return;
+    const { token, id, pipelineId } = target;
     try {
       const retried = await retryRun(pool, id, (client, r) =>
         recordAudit(client, { actor: `token:${token.name}`, via: 'api', action: 'run.retry', target: `run:${id}`, outcome: 'ok', detail: { pipeline: pipelineId, tasks: r.tasks } }).then(() => undefined),

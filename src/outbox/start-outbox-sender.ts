@@ -35,7 +35,7 @@ export interface OutboxSenderOptions {
   readonly metrics: Metrics;
   readonly deliverers: Deliverers;
   readonly pollIntervalMs: number;
-  /** Targets drained at once by this process. Default 8 (GitHub allows 100 concurrent requests; DFM_OUTBOX_CONCURRENCY sets 32). */
+  /** Targets drained at once by this process. Default 32, as DFM_OUTBOX_CONCURRENCY (GitHub allows 100 concurrent requests). */
   readonly concurrency?: number;
   /** A claimed target's lease, renewed with every report. Default 60000 ms. */
   readonly leaseMs?: number;
@@ -55,7 +55,7 @@ const MAX_BACKOFF_MS = 300_000;
 let sequence = 0;
 
 export function startOutboxSender(options: OutboxSenderOptions): OutboxSender {
-  const concurrency = options.concurrency ?? 8;
+  const concurrency = options.concurrency ?? 32;
   const leaseMs = options.leaseMs ?? 60_000;
   const maxAttempts = options.maxAttempts ?? 25;
   const retryBaseMs = options.retryBaseMs ?? 1000;

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { Config } from '../config/load-config.js';
+import { withSessionLock } from '../db/with-session-lock.js';
 import type { Queryable } from '../db/with-transaction.js';
 import { fetchBranch } from '../git/fetch-branch.js';
 import { hasCommit, isAncestor, readCommit, type CommitInfo } from '../git/read-commit.js';
@@ -79,22 +80,7 @@ interface Revision {
 }
 
 export async function runSync(deps: SyncDependencies, request: SyncRequest): Promise<SyncResult> {
-  const lock = await deps.pool.connect();
-  let released = false;
-  const release = (error?: Error) => {
-    if (!released) lock.release(error);
-    released = true;
-  };
-  try {
-    await lock.query('select pg_advisory_lock(hashtext($1))', [`dfm.sync:${request.sourceId}`]);
-    try {
-      return await syncLocked(deps, request);
-    } finally {
-      await lock.query('select pg_advisory_unlock(hashtext($1))', [`dfm.sync:${request.sourceId}`]).catch((error: Error) => release(error));
-    }
-  } finally {
-    release();
-  }
+  return withSessionLock(deps.pool, `dfm.sync:${request.sourceId}`, () => syncLocked(deps, request));
 }
 
 async function syncLocked(deps: SyncDependencies, request: SyncRequest): Promise<SyncResult> {
