@@ -29,6 +29,7 @@ import { createTempDir, removeTempDir } from '../test/helpers/git-remote.js';
 import { freePortPair } from '../test/helpers/free-port.js';
 import { createDatabase, databaseUrl, dropDatabase, withAdmin } from './scheduler/common.js';
 import { measureAck, startBareServer, warmUp, type AckResult, type AckTarget } from './sync/ack.js';
+import { log, onStop, printTable, runBench } from './common/run-bench.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -40,16 +41,7 @@ const adminUrl = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5
 const logger = createLogger(process.env['BENCH_LOG_LEVEL'] ?? 'warn');
 const database = `bench_hooks_${process.pid}`;
 const command = `npx tsx bench/hooks.ts ${argv.join(' ')}`.trim();
-const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-const stops: { name: string; stop: () => Promise<unknown> }[] = [];
-const onStop = (name: string, stop: () => Promise<unknown>) => stops.push({ name, stop });
-async function stopAll(): Promise<void> {
-  while (stops.length > 0) {
-    const step = stops.pop()!;
-    await step.stop().catch((error: unknown) => log(`cleanup of ${step.name} failed: ${String(error)}`));
-  }
-}
 
 async function main(): Promise<void> {
   const temp = await createTempDir('dfm-bench-hooks-');
@@ -138,22 +130,4 @@ function f(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : String(n);
 }
 
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  process.stdout.write(`${line(rows[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.slice(1).map(line).join('\n')}\n`);
-}
-
-process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
-main()
-  .then(
-    () => 0,
-    (error: unknown) => {
-      process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  });
+runBench(main);

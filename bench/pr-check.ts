@@ -39,6 +39,7 @@ import { startGitHubStandIn, type GitHubStandIn } from '../test/helpers/github-a
 import { trackGitHubState, type GitHubState } from '../test/helpers/github-state.js';
 import { createDatabase, databaseUrl, dropDatabase, percentile, round, withAdmin } from './scheduler/common.js';
 import { PIPELINES, pipelineId, seedRepository, waitForActiveSha } from './sync/latency.js';
+import { log, onStop, printTable, runBench, stopOne } from './common/run-bench.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -62,22 +63,6 @@ const WEBHOOK_SECRET = 'a webhook secret for the PR bench';
 const INSTALLATION = 7171;
 const REPO = 'acme/widgets';
 const command = `npx tsx bench/pr-check.ts ${argv.join(' ')}`.trim();
-process.stdout.on('error', () => {});
-const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-/** Stop steps in reverse order of start; each runs once even when the bench fails midway. */
-const stops: { name: string; stop: () => Promise<unknown> }[] = [];
-const onStop = (name: string, stop: () => Promise<unknown>) => stops.push({ name, stop });
-async function stopAll(): Promise<void> {
-  while (stops.length > 0) {
-    const step = stops.pop()!;
-    await step.stop().catch((error: unknown) => log(`cleanup of ${step.name} failed: ${String(error)}`));
-  }
-}
-async function stopOne(name: string): Promise<void> {
-  const index = stops.findIndex((s) => s.name === name);
-  if (index >= 0) await stops.splice(index, 1)[0]!.stop();
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -338,22 +323,4 @@ function git(args: string[]): string {
   }
 }
 
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  process.stdout.write(`${line(rows[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.slice(1).map(line).join('\n')}\n`);
-}
-
-process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
-main()
-  .then(
-    () => 0,
-    (error: unknown) => {
-      process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  });
+runBench(main);

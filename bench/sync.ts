@@ -36,6 +36,7 @@ import { createDatabase, databaseUrl, dropDatabase, withAdmin } from './schedule
 import { measureAck, startBareServer, warmUp, type AckResult, type AckTarget } from './sync/ack.js';
 import { startDfmProcess } from './sync/dfm-process.js';
 import { measurePushToActive, percentile, seedRepository, waitForActiveSha, type LatencySamples } from './sync/latency.js';
+import { log, onStop, printTable, runBench, stopUntil } from './common/run-bench.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -54,18 +55,7 @@ const SYNC_SECRET = 'a sync secret for the bench';
 const WEBHOOK_SECRET = 'a webhook secret for the bench';
 const INSTALLATION = 4242;
 const command = `npx tsx bench/sync.ts ${argv.join(' ')}`.trim();
-process.stdout.on('error', () => {});
-const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-/** Stop steps in reverse order of start; each runs once even when the bench fails midway. */
-const stops: { name: string; stop: () => Promise<unknown> }[] = [];
-const onStop = (name: string, stop: () => Promise<unknown>) => stops.push({ name, stop });
-async function stopAll(): Promise<void> {
-  while (stops.length > 0) {
-    const step = stops.pop()!;
-    await step.stop().catch((error: unknown) => log(`cleanup of ${step.name} failed: ${String(error)}`));
-  }
-}
 
 const hmac = (body: string) => `sha256=${createHmac('sha256', SYNC_SECRET).update(body).digest('hex')}`;
 
@@ -329,14 +319,6 @@ async function waitForIdleJobs(pool: pg.Pool): Promise<void> {
   }
 }
 
-/** Runs the stop steps down to and including `name` (the later-started ones first). */
-async function stopUntil(name: string): Promise<void> {
-  const index = stops.findIndex((s) => s.name === name);
-  if (index < 0) return;
-  const later = stops.splice(index);
-  for (const step of later.reverse()) await step.stop().catch((error: unknown) => log(`stop of ${step.name} failed: ${String(error)}`));
-}
-
 function git(args: string[]): string {
   try {
     return execFileSync('git', args, { encoding: 'utf8' }).trim();
@@ -353,22 +335,4 @@ function f(n: number, digits = 1): string {
   return Number.isFinite(n) ? n.toFixed(digits) : String(n);
 }
 
-function printTable(rows: string[][]): void {
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => cell.padEnd(widths[c]!)).join(' | ')} |`;
-  process.stdout.write(`${line(rows[0]!)}\n|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|\n${rows.slice(1).map(line).join('\n')}\n`);
-}
-
-process.once('SIGINT', () => void stopAll().finally(() => process.exit(130)));
-main()
-  .then(
-    () => 0,
-    (error: unknown) => {
-      process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-      return 1;
-    },
-  )
-  .then(async (code) => {
-    await stopAll();
-    process.exit(code);
-  });
+runBench(main);
